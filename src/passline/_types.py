@@ -1,0 +1,334 @@
+"""Records shared by every stage: cases in, agent runs and scores out.
+
+These are the nouns of the pipeline (golden -> runner -> models -> trace -> scoring ->
+records -> compare -> report). They are frozen, JSON-serialisable through
+``to_dict``/``from_dict``, and carry no behaviour beyond small conveniences.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Usage:
+    """Token and cost accounting for one call or summed over many."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+    cached_calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cost_usd + other.cost_usd,
+            self.calls + other.calls,
+            self.cached_calls + other.cached_calls,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool invocation on an agent's trajectory: name, parsed arguments, outcome."""
+
+    name: str
+    arguments: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    id: str | None = None
+    result: Any = None
+    error: str | None = None
+    worker: str | None = None  # which worker made the call (None: the orchestrator)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "arguments": dict(self.arguments),
+            "id": self.id,
+            "result": self.result,
+            "error": self.error,
+            "worker": self.worker,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
+        return cls(
+            name=data["name"],
+            arguments=dict(data.get("arguments") or {}),
+            id=data.get("id"),
+            result=data.get("result"),
+            error=data.get("error"),
+            worker=data.get("worker"),
+        )
+
+
+class SpanKind(enum.StrEnum):
+    AGENT = "agent"
+    WORKER = "worker"
+    LLM = "llm"
+    TOOL = "tool"
+    GUARDRAIL = "guardrail"
+    STEP = "step"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Span:
+    """One unit of work in a trace; ``parent_id`` links spans into a tree."""
+
+    span_id: str
+    parent_id: str | None
+    kind: str
+    name: str
+    start_s: float  # seconds since the run started
+    end_s: float
+    status: str = "ok"  # ok | error
+    usage: Usage = dataclasses.field(default_factory=Usage)
+    attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "span_id": self.span_id,
+            "parent_id": self.parent_id,
+            "kind": str(self.kind),
+            "name": self.name,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "status": self.status,
+            "usage": self.usage.to_dict(),
+            "attributes": dict(self.attributes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Span:
+        return cls(
+            span_id=data["span_id"],
+            parent_id=data.get("parent_id"),
+            kind=data["kind"],
+            name=data["name"],
+            start_s=data["start_s"],
+            end_s=data["end_s"],
+            status=data.get("status", "ok"),
+            usage=Usage.from_dict(data.get("usage") or {}),
+            attributes=dict(data.get("attributes") or {}),
+        )
+
+
+class RunStatus(enum.StrEnum):
+    """How an agent run ended. Every run ends as one of these, never as a hang."""
+
+    OK = "ok"
+    GUARDRAIL = "guardrail"  # a circuit breaker stopped it (a controlled, reported stop)
+    REFUSED = "refused"  # the agent declined (e.g. the critic rejected the answer)
+    ERROR = "error"  # infrastructure or agent failure
+    TIMEOUT = "timeout"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AgentRun:
+    """What an agent returns for one case: the thing every scorer reads.
+
+    >>> AgentRun(answer="Refund issued.", tool_calls=(ToolCall("issue_refund", {"order_id": "ORD-1"}),))
+    AgentRun(answer='Refund issued.', ...)
+    """
+
+    answer: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    state_changes: tuple[Mapping[str, Any], ...] = ()
+    trace: tuple[Span, ...] = ()
+    usage: Usage = dataclasses.field(default_factory=Usage)
+    status: str = RunStatus.OK
+    error: str | None = None
+    guardrail: str | None = None
+    latency_s: float = 0.0
+    steps: int = 0
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"AgentRun(status={str(self.status)!r}, answer={self.answer[:60]!r}, "
+            f"tool_calls={[t.name for t in self.tool_calls]}, cost=${self.usage.cost_usd:.5f})"
+        )
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [t.name for t in self.tool_calls]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "tool_calls": [t.to_dict() for t in self.tool_calls],
+            "state_changes": [dict(s) for s in self.state_changes],
+            "trace": [s.to_dict() for s in self.trace],
+            "usage": self.usage.to_dict(),
+            "status": str(self.status),
+            "error": self.error,
+            "guardrail": self.guardrail,
+            "latency_s": self.latency_s,
+            "steps": self.steps,
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AgentRun:
+        return cls(
+            answer=data.get("answer", ""),
+            tool_calls=tuple(ToolCall.from_dict(t) for t in data.get("tool_calls") or ()),
+            state_changes=tuple(dict(s) for s in data.get("state_changes") or ()),
+            trace=tuple(Span.from_dict(s) for s in data.get("trace") or ()),
+            usage=Usage.from_dict(data.get("usage") or {}),
+            status=data.get("status", RunStatus.OK),
+            error=data.get("error"),
+            guardrail=data.get("guardrail"),
+            latency_s=data.get("latency_s", 0.0),
+            steps=data.get("steps", 0),
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Case:
+    """One golden-dataset row: the input given to the agent and what is expected of it."""
+
+    id: str
+    input: Mapping[str, Any]
+    expected: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    dataset: str = ""
+    version: str = ""
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """``dataset@version:id``, the id used in test names and reports."""
+        return f"{self.dataset}@{self.version}:{self.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "input": dict(self.input),
+            "expected": dict(self.expected),
+            "tags": list(self.tags),
+            "dataset": self.dataset,
+            "version": self.version,
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Case:
+        return cls(
+            id=data["id"],
+            input=dict(data.get("input") or {}),
+            expected=dict(data.get("expected") or {}),
+            tags=tuple(data.get("tags") or ()),
+            dataset=data.get("dataset", ""),
+            version=str(data.get("version", "")),
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Score:
+    """A scorer's verdict on one run: value in [0, 1], pass/fail and why."""
+
+    name: str
+    value: float
+    passed: bool
+    explanation: str = ""
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.value <= 1.0:
+            raise ValueError(f"Score {self.name!r}: value {self.value} is outside [0, 1]")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "passed": self.passed,
+            "explanation": self.explanation,
+            "details": dict(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Score:
+        return cls(
+            name=data["name"],
+            value=float(data["value"]),
+            passed=bool(data["passed"]),
+            explanation=data.get("explanation", ""),
+            details=dict(data.get("details") or {}),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Variant:
+    """What is being evaluated: a model, a prompt version and sampling parameters."""
+
+    name: str
+    model: str
+    prompts: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, spec: str) -> Variant:
+        """Parse ``NAME=MODEL:PROMPTS`` (as given to ``--passline-variant``)."""
+        from passline.errors import ConfigError
+
+        name, sep, rest = spec.partition("=")
+        model, sep2, prompts = rest.rpartition(":")
+        if not sep or not sep2 or not name or not model or not prompts:
+            raise ConfigError(
+                f"variant {spec!r} is not NAME=MODEL:PROMPTS; "
+                "write e.g. --passline-variant base=sim-1:v1"
+            )
+        return cls(name=name.strip(), model=model.strip(), prompts=prompts.strip())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "model": self.model, "prompts": self.prompts,
+                "params": dict(self.params)}
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentContext:
+    """Everything an agent receives besides the case input.
+
+    ``client`` is the shared :class:`passline.models.ModelClient` (limits, retries, cache);
+    an agent must make every model call through it with ``model`` and pass ``trial`` so
+    that repeated trials stay independent samples.
+    """
+
+    model: str
+    prompts: str
+    client: Any  # passline.models.ModelClient; Any here to keep this module import-light
+    trial: int = 0
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    workdir: str | None = None  # a private directory for this run's state (world copy, journal)
+    run_key: str = ""  # stable id of (case, trial, variant); keys the durable journal
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """The agent protocol: an async callable from a case input to an AgentRun."""
+
+    async def __call__(self, case_input: Mapping[str, Any], ctx: AgentContext) -> AgentRun: ...

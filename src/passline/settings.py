@@ -1,0 +1,166 @@
+"""One settings object, resolved CLI > environment (PASSLINE_*) > [tool.passline] > defaults.
+
+``Settings.resolve`` records where each value came from so ``passline config`` can show
+why a value is what it is. Secrets are never settings: only the *name* of the environment
+variable holding an API key is (``api_key_env``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from passline.errors import ConfigError
+
+CACHE_MODES = ("off", "rw", "replay")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    # what is evaluated
+    model: str = "sim-2"
+    prompts: str = "v2"
+    judge_model: str = ""  # empty: same as ``model``
+    temperature: float = 0.0
+    seed: int = 0
+    trials: int = 1
+    # where the model lives; empty base_url: the built-in simulator for sim-* models,
+    # otherwise OPENAI_BASE_URL or the OpenAI API
+    base_url: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    # how calls are made
+    concurrency: int = 32
+    model_concurrency: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    pricing: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    # record/replay cache
+    cache: str = "off"
+    cache_path: str = ".passline/cache.sqlite"
+    # outputs
+    run_dir: str = "reports/runs"
+    # the built-in simulator, used when the model is sim-*
+    sim_latency_ms: float = 0.0
+    sim_jitter_ms: float = 0.0
+    sim_faults: str = ""
+    # where each value came from: field -> "default" | "pyproject.toml" | "env PASSLINE_X" | "cli"
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.cache not in CACHE_MODES:
+            raise ConfigError(
+                f"cache mode {self.cache!r} ({self.sources.get('cache', 'default')}) is not one of "
+                f"{', '.join(CACHE_MODES)}"
+            )
+        for name in ("concurrency", "trials"):
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"{name} must be >= 1, got {getattr(self, name)} "
+                    f"({self.sources.get(name, 'default')})"
+                )
+
+    @property
+    def is_sim(self) -> bool:
+        return is_sim_model(self.model)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls) if f.name != "sources"]
+
+    @classmethod
+    def resolve(
+        cls,
+        cli: Mapping[str, Any] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        root: str | Path | None = None,
+    ) -> Settings:
+        """Merge defaults, ``[tool.passline]`` found from ``root`` upwards, env and CLI."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {name: "default" for name in cls.field_names()}
+        hints = get_type_hints(cls)
+
+        pyproject = find_pyproject(Path(root) if root else Path.cwd())
+        if pyproject is not None:
+            table = load_tool_table(pyproject)
+            for key, value in table.items():
+                name = key.replace("-", "_")
+                if name == "gate":  # [tool.passline.gate] belongs to the gate, not here
+                    continue
+                if name not in sources:
+                    raise ConfigError(
+                        f"{pyproject}: unknown key {key!r} in [tool.passline]; "
+                        f"known keys: {', '.join(cls.field_names())}"
+                    )
+                values[name] = value
+                sources[name] = str(pyproject)
+        for name in cls.field_names():
+            var = f"PASSLINE_{name.upper()}"
+            if var in env and env[var] != "":
+                values[name] = _coerce(name, hints[name], env[var], f"environment {var}")
+                sources[name] = f"env {var}"
+        for name, value in (cli or {}).items():
+            if value is None:
+                continue
+            if name not in sources:
+                raise ConfigError(f"unknown setting {name!r}")
+            values[name] = _coerce(name, hints[name], value, "command line")
+            sources[name] = "cli"
+        return cls(**values, sources=sources)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings as plain data (no secrets exist here to leak)."""
+        return {name: _plain(getattr(self, name)) for name in self.field_names()}
+
+
+def is_sim_model(model: str) -> bool:
+    return model.startswith("sim-")
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_tool_table(pyproject: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML ({exc}); fix the file") from exc
+    table = data.get("tool", {}).get("passline", {})
+    return dict(table)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _coerce(name: str, hint: Any, raw: Any, where: str) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    try:
+        if hint in (int, "int"):
+            return int(text)
+        if hint in (float, "float"):
+            return float(text)
+        if hint in (bool, "bool"):
+            return text.lower() in ("1", "true", "yes", "on")
+        if "Mapping" in str(hint):
+            return json.loads(text)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{where}: setting {name!r} cannot be {raw!r}: {exc}") from exc
+    return text
