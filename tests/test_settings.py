@@ -1,4 +1,4 @@
-"""Settings resolve CLI > PASSLINE_* env > [tool.passline] > defaults, and say where each came from."""
+"""Settings resolve CLI > PASSLINE_* env > [tool.passline] > defaults, with their sources."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_unknown_key_names_the_file_and_lists_known_keys(tmp_path):
 def test_bad_values_say_where_they_came_from(tmp_path):
     with pytest.raises(ConfigError, match="environment PASSLINE_CONCURRENCY"):
         Settings.resolve(env={"PASSLINE_CONCURRENCY": "many"}, root=tmp_path)
-    with pytest.raises(ConfigError, match="cache mode 'sometimes'.*off, rw, replay"):
+    with pytest.raises(ConfigError, match=r"cache mode 'sometimes'.*off, rw, replay"):
         Settings.resolve({"cache": "sometimes"}, env={}, root=tmp_path)
     with pytest.raises(ConfigError, match="concurrency must be >= 1"):
         Settings.resolve({"concurrency": 0}, env={}, root=tmp_path)

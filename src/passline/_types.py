@@ -148,7 +148,7 @@ class RunStatus(enum.StrEnum):
 class AgentRun:
     """What an agent returns for one case: the thing every scorer reads.
 
-    >>> AgentRun(answer="Refund issued.", tool_calls=(ToolCall("issue_refund", {"order_id": "ORD-1"}),))
+    >>> AgentRun("Refund issued.", tool_calls=(ToolCall("issue_refund", {"order_id": "ORD-1"}),))
     AgentRun(answer='Refund issued.', ...)
     """
 

@@ -38,6 +38,12 @@ class DatasetError(PasslineError):
         super().__init__(f"{where}{message}")
 
 
+class InfrastructureError(PasslineError):
+    """Something passline depends on (a server, a port, a disk) is not working."""
+
+    exit_code = ExitCode.INFRASTRUCTURE_ERROR
+
+
 class ModelError(PasslineError):
     """A model endpoint failed in a way retries could not cure."""
 

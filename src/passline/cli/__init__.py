@@ -17,10 +17,11 @@ from passline.errors import ExitCode, PasslineError
 SUBCOMMAND_MODULES = [
     "passline.cli.config",
     "passline.cli.sim",
-    "passline.cli.demo",
 ]
 
-EPILOG = "exit codes: " + ", ".join(f"{int(c)} {c.name.lower().replace('_', ' ')}" for c in ExitCode)
+EPILOG = "exit codes: " + ", ".join(
+    f"{int(c)} {c.name.lower().replace('_', ' ')}" for c in ExitCode
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

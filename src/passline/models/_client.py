@@ -1,0 +1,303 @@
+"""The one model client: every agent and judge call goes through :class:`ModelClient`.
+
+It wraps ``openai.AsyncOpenAI`` (so any OpenAI-compatible endpoint works) and adds what an
+eval harness needs: bounded concurrency (global and per model), its own retries with
+exponential backoff and full jitter that honour ``Retry-After``, a per-call timeout, token
+and cost accounting, and the record/replay cache. It is safe to use from several event loops
+(one client and one set of limits per loop) and never stores or logs API keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from passline._types import Usage
+from passline.errors import ConfigError, MalformedOutput, ModelError, ModelTimeout, RetriesExhausted
+from passline.models._cache import ResponseCache, request_key
+from passline.models._endpoint import Endpoint, resolve_endpoint
+from passline.models._pricing import usage_for
+from passline.models._result import ChatResult
+from passline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GLOBAL_LIMIT = 64
+RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class ModelClient:
+    """Async chat client with limits, retries, accounting and record/replay.
+
+    >>> client = ModelClient(Settings.resolve())                      # doctest: +SKIP
+    >>> result = await client.chat([{"role": "user", "content": "hi"}], model="sim-2")
+    """
+
+    def __init__(self, settings: Settings | None = None, *,
+                 cache: ResponseCache | None = None) -> None:
+        self.settings = settings or Settings.resolve()
+        validate_settings(self.settings)
+        self.cache = cache if cache is not None else ResponseCache(
+            self.settings.cache_path, self.settings.cache)
+        self._endpoints: dict[str, Endpoint] = {}
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary())
+        self.usage_by_purpose: dict[str, Usage] = {}
+        self.retries = 0
+
+    def __repr__(self) -> str:
+        return (f"ModelClient(model={self.settings.model!r}, cache={self.cache.mode!r}, "
+                f"usage={ {k: round(v.cost_usd, 6) for k, v in self.usage_by_purpose.items()} })")
+
+    def endpoint(self, model: str) -> Endpoint:
+        if model not in self._endpoints:
+            self._endpoints[model] = resolve_endpoint(self.settings, model)
+        return self._endpoints[model]
+
+    async def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        max_tokens: int | None = None,
+        n: int = 1,
+        trial: int = 0,
+        cache_tag: str = "",
+        purpose: str = "agent",
+        timeout_s: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        retry_malformed: bool = True,
+    ) -> ChatResult:
+        """One chat completion. Retries transient failures; raises a ``ModelError`` subclass
+        when it cannot succeed (never returns a silently broken result).
+
+        ``trial`` goes into the seed and the cache key so repeated trials are independent
+        samples; ``cache_tag`` separates otherwise identical requests (e.g. rubric versions).
+        """
+        model = model or self.settings.model
+        temperature = self.settings.temperature if temperature is None else temperature
+        base_seed = self.settings.seed if seed is None else seed
+        request: dict[str, Any] = {
+            "model": model,
+            "messages": [dict(m) for m in messages],
+            "temperature": temperature,
+            # trials differ only when sampling is on; at t=0 they are the same request
+            "seed": base_seed + (trial * 1_000_003 if temperature > 0 else 0),
+            "n": n if n != 1 else None,
+            "max_tokens": max_tokens,
+            "tools": [dict(t) for t in tools] if tools else None,
+            "tool_choice": tool_choice if tools else None,
+            "response_format": dict(response_format) if response_format else None,
+        }
+        request = {k: v for k, v in request.items() if v is not None}
+        key = request_key(request, trial=trial if temperature > 0 else 0, cache_tag=cache_tag)
+
+        cached = self.cache.get(key, request)
+        if cached is not None:
+            result = self._result(cached, model, latency_s=0.0, cached=True, attempts=0, key=key)
+            self._account(purpose, result.usage)
+            return result
+
+        result = await self._call_with_retries(request, model, key, timeout_s, extra_headers,
+                                               retry_malformed, json_expected=bool(
+                                                   response_format))
+        self._account(purpose, result.usage)
+        return result
+
+    async def _call_with_retries(self, request: dict[str, Any], model: str, key: str,
+                                 timeout_s: float | None, extra_headers: Mapping[str, str] | None,
+                                 retry_malformed: bool, json_expected: bool) -> ChatResult:
+        import openai
+
+        settings = self.settings
+        timeout = settings.timeout_s if timeout_s is None else timeout_s
+        state = self._loop_state()
+        client = state.client(self.endpoint(model))
+        last_error: BaseException | None = None
+        last_kind = ""
+        for attempt in range(settings.max_retries + 1):
+            if attempt:
+                self.retries += 1
+                await asyncio.sleep(_backoff(attempt, settings.backoff_base_s,
+                                             settings.backoff_max_s, last_error))
+            start = time.perf_counter()
+            try:
+                async with state.global_limit, state.model_limit(model, settings):
+                    completion = await asyncio.wait_for(
+                        client.chat.completions.create(
+                            **request, timeout=timeout,
+                            extra_headers=dict(extra_headers) if extra_headers else None),
+                        timeout=timeout + 5)
+            except (openai.APITimeoutError, TimeoutError) as exc:
+                last_error, last_kind = exc, "timeout"
+                log.info("model %s timed out after %.1fs (attempt %d)", model, timeout, attempt + 1)
+                continue
+            except openai.APIStatusError as exc:
+                if exc.status_code not in RETRYABLE_STATUS:
+                    raise ModelError(
+                        f"model {model} at {self.endpoint(model).base_url} rejected the request "
+                        f"with HTTP {exc.status_code}: {_error_message(exc)}") from exc
+                last_error, last_kind = exc, f"HTTP {exc.status_code}"
+                log.info("model %s: HTTP %s (attempt %d)", model, exc.status_code, attempt + 1)
+                continue
+            except openai.APIConnectionError as exc:
+                last_error, last_kind = exc, "connection error"
+                continue
+            latency = time.perf_counter() - start
+            data = completion.model_dump(mode="json", exclude_unset=True)
+            result = self._result(data, model, latency_s=latency, cached=False,
+                                  attempts=attempt + 1, key=key)
+            malformed = _malformed_reason(result, json_expected)
+            if malformed and retry_malformed:
+                last_error, last_kind = MalformedOutput(malformed), "malformed output"
+                self._account("retries", result.usage)  # wasted tokens still cost money
+                continue
+            if not malformed:
+                self.cache.put(key, request, data)
+            return result
+        tries = settings.max_retries + 1
+        if last_kind == "timeout":
+            raise ModelTimeout(
+                f"model {model} did not answer within {timeout:g}s in {tries} attempts; raise "
+                f"timeout_s (PASSLINE_TIMEOUT_S) or check the endpoint") from last_error
+        if isinstance(last_error, MalformedOutput):
+            raise MalformedOutput(f"model {model} returned malformed output {tries} times; last: "
+                                  f"{last_error}") from last_error
+        raise RetriesExhausted(
+            f"model {model} kept failing ({last_kind}: {_error_message(last_error)}) after "
+            f"{tries} attempts; raise max_retries (PASSLINE_MAX_RETRIES) or check the endpoint"
+        ) from last_error
+
+    def _result(self, data: Mapping[str, Any], model: str, *, latency_s: float, cached: bool,
+                attempts: int, key: str) -> ChatResult:
+        raw_usage = data.get("usage") or {}
+        usage = usage_for(model, int(raw_usage.get("prompt_tokens") or 0),
+                          int(raw_usage.get("completion_tokens") or 0),
+                          overrides=self.settings.pricing, cached=cached)
+        return ChatResult.from_completion(data, usage=usage, latency_s=latency_s, cached=cached,
+                                          attempts=attempts, request_hash=key)
+
+    def _account(self, purpose: str, usage: Usage) -> None:
+        self.usage_by_purpose[purpose] = self.usage_by_purpose.get(purpose, Usage()) + usage
+
+    @property
+    def total_usage(self) -> Usage:
+        total = Usage()
+        for usage in self.usage_by_purpose.values():
+            total = total + usage
+        return total
+
+    def _loop_state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._per_loop.get(loop)
+        if state is None:
+            state = self._per_loop[loop] = _LoopState(self.settings)
+        return state
+
+    async def aclose(self) -> None:
+        state = self._per_loop.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.aclose()
+
+
+class _LoopState:
+    """Clients and semaphores bound to one event loop (asyncio objects cannot be shared)."""
+
+    def __init__(self, settings: Settings) -> None:
+        limits = dict(settings.model_concurrency)
+        self.global_limit = asyncio.Semaphore(int(limits.pop("*", DEFAULT_GLOBAL_LIMIT)))
+        self._limits = {m: asyncio.Semaphore(int(n)) for m, n in limits.items()}
+        self._clients: dict[str, Any] = {}
+
+    def model_limit(self, model: str, settings: Settings) -> asyncio.Semaphore | _NoLimit:
+        return self._limits.get(model) or _NO_LIMIT
+
+    def client(self, endpoint: Endpoint) -> Any:
+        import openai
+
+        client = self._clients.get(endpoint.base_url)
+        if client is None:
+            client = openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
+                                        max_retries=0)
+            self._clients[endpoint.base_url] = client
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+
+
+class _NoLimit:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_LIMIT = _NoLimit()
+
+
+def _backoff(attempt: int, base: float, cap: float, error: BaseException | None) -> float:
+    """Exponential backoff with full jitter, never shorter than the server's Retry-After."""
+    delay = random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+    retry_after = _retry_after(error)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, cap))
+    return delay
+
+
+def _retry_after(error: BaseException | None) -> float | None:
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    try:
+        if headers.get("retry-after-ms"):
+            return float(headers["retry-after-ms"]) / 1000
+        if headers.get("retry-after"):
+            return float(headers["retry-after"])
+    except ValueError:  # an HTTP date: rare for model APIs; fall back to backoff
+        return None
+    return None
+
+
+def _error_message(error: BaseException | None) -> str:
+    body = getattr(error, "body", None)
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and inner.get("message"):
+            return str(inner["message"])
+        if body.get("message"):
+            return str(body["message"])
+    return str(error) if error else "unknown error"
+
+
+def _malformed_reason(result: ChatResult, json_expected: bool) -> str:
+    for call in result.tool_calls:
+        if not call.well_formed:
+            return f"tool call {call.name!r} arguments do not parse: {call.arguments_raw[:120]!r}"
+    if json_expected and not result.tool_calls:
+        try:
+            result.json()
+        except MalformedOutput as exc:
+            return str(exc)
+    return ""
+
+
+def validate_settings(settings: Settings) -> None:
+    """Fail early, with a fix, on settings the client cannot work with."""
+    if settings.timeout_s <= 0:
+        raise ConfigError(f"timeout_s must be > 0, got {settings.timeout_s}")
+    if settings.max_retries < 0:
+        raise ConfigError(f"max_retries must be >= 0, got {settings.max_retries}")
