@@ -84,6 +84,19 @@ class GuardrailTripped(AgentError):
         super().__init__(f"guardrail {guardrail!r} tripped: {message}")
 
 
+class ScorerError(PasslineError):
+    """A scorer crashed, returned something other than a Score, or was declared wrongly.
+
+    ``scorer`` names the culprit; ``case_ref`` the case it was scoring (when known).
+    """
+
+    def __init__(self, message: str, *, scorer: str | None = None,
+                 case_ref: str | None = None) -> None:
+        self.scorer = scorer
+        self.case_ref = case_ref
+        super().__init__(message)
+
+
 class GateFailed(PasslineError):
     """The regression gate found a regression; carries the reasons."""
 

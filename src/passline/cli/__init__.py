@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from passline.errors import ExitCode, PasslineError
 
 SUBCOMMAND_MODULES = [
-    "passline.cli.config",
     "passline.cli.sim",
+    "passline.cli.golden",
+    "passline.cli.config",
 ]
 
 EPILOG = "exit codes: " + ", ".join(
