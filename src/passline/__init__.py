@@ -17,7 +17,13 @@ __version__ = "0.1.0"
 # name -> module that defines it; imported on first attribute access (PEP 562)
 _LAZY: dict[str, str] = {
     "ModelClient": "passline.models",
+    "RunRecord": "passline.records",
     "Settings": "passline.settings",
+    "compare": "passline.compare",
+    "eval": "passline._eval",
+    "gate": "passline.compare",
+    "load_cases": "passline.golden",
+    "load_run": "passline.records",
 }
 
 __all__ = [
@@ -27,16 +33,26 @@ __all__ = [
     "ExitCode",
     "ModelClient",
     "PasslineError",
+    "RunRecord",
     "Score",
     "Settings",
     "ToolCall",
     "Usage",
     "Variant",
     "__version__",
+    "compare",
+    "eval",
+    "gate",
+    "load_cases",
+    "load_run",
 ]
 
 if TYPE_CHECKING:
+    from passline._eval import eval
+    from passline.compare import compare, gate
+    from passline.golden import load_cases
     from passline.models import ModelClient
+    from passline.records import RunRecord, load_run
     from passline.settings import Settings
 
 

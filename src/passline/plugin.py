@@ -1,18 +1,286 @@
 """pytest plugin entry point (pytest11). Thin: hooks translate pytest events into runner calls.
 
 Importing this module must stay cheap (no datasets/pandas/openai/scipy): pytest loads it in
-every session of every project where passline is installed.
+every session of every project where passline is installed. Everything heavy is imported
+only once a passline eval is collected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from passline._types import AgentRun, Case, Score, Variant
+    from passline.runner._session import EvalSession, Param
     from passline.sim.server import SimServer
+
+SESSION_KEY = pytest.StashKey["EvalSession | None"]()
+PARAM_KEY = pytest.StashKey["Param"]()
+RUN_KEY = pytest.StashKey["AgentRun"]()
+SCORES_KEY = pytest.StashKey["list[Score]"]()
+ROW_ATTR = "passline_row"
+
+# option -> Settings field (the [tool.passline] twin has the same name)
+SETTING_OPTIONS = {
+    "agent": str, "model": str, "prompts": str, "judge_model": str, "base_url": str,
+    "concurrency": int, "cache": str, "cache_path": str, "run_dir": str, "temperature": float,
+    "seed": int, "timeout_s": float, "max_retries": int, "sim_latency_ms": float,
+    "sim_faults": str,
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("passline", "passline: evaluate LLM agents on golden datasets")
+    for name, kind in SETTING_OPTIONS.items():
+        flag = "--passline-" + name.replace("_", "-")
+        group.addoption(flag, dest=f"passline_{name}", type=kind, default=None,
+                        help=f"[tool.passline] {name} (env PASSLINE_{name.upper()})")
+    group.addoption("--passline-trials", dest="passline_trials", type=int, default=None,
+                    help="trials per case (overrides the evals' own trials=)")
+    group.addoption("--passline-variant", dest="passline_variant", action="append", default=[],
+                    metavar="NAME=MODEL:PROMPTS",
+                    help="evaluate this variant (repeat for baseline and candidate)")
+    group.addoption("--passline-shard", dest="passline_shard", default=None, metavar="I/N",
+                    help="run only shard I of N (merge the records with `passline merge`)")
+    group.addoption("--passline-baseline", dest="passline_baseline", default=None,
+                    metavar="PATH", help="compare against this run or baseline file; the "
+                    "exit code becomes the gate's verdict")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "passline(dataset, agent=None, trials=None, scorers=(), threshold=None): "
+        "run the agent on every case of a golden dataset (one item per case x trial x variant)")
+    config.stash[SESSION_KEY] = None
+    config.pluginmanager.register(_Recorder(config), "passline-recorder")
+
+
+def _session(config: pytest.Config) -> EvalSession:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None:
+        from passline._types import Variant
+        from passline.runner._session import EvalSession, parse_shard
+        from passline.settings import Settings
+
+        cli = {name: config.getoption(f"passline_{name}") for name in SETTING_OPTIONS}
+        settings = Settings.resolve(cli, root=config.rootpath)
+        variants = [Variant.parse(v) for v in config.getoption("passline_variant")] or [
+            Variant("candidate", settings.model, settings.prompts)]
+        names = [v.name for v in variants]
+        if len(set(names)) != len(names):
+            raise pytest.UsageError(f"--passline-variant names must be unique, got {names}")
+        session = EvalSession(settings, root=config.rootpath, variants=variants,
+                              trials_override=config.getoption("passline_trials"),
+                              shard=parse_shard(config.getoption("passline_shard")),
+                              worker=hasattr(config, "workerinput"))
+        config.stash[SESSION_KEY] = session
+    return session
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("passline")
+    if marker is None:
+        return
+    from passline.errors import PasslineError
+    from passline.runner._session import EvalSpec
+
+    where = metafunc.definition.nodeid
+    if "case" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{where}: a passline eval must take `case` or `run` "
+                                "(or `scores`) as an argument")
+    try:
+        spec = EvalSpec.from_marker(marker.args, marker.kwargs, where)
+        params = _session(metafunc.config).params(spec)
+    except PasslineError as exc:
+        raise pytest.UsageError(f"passline: {exc}") from exc
+    metafunc.parametrize("case", [p for _, p in params], ids=[i for i, _ in params],
+                         indirect=True)
+
+
+def _param(item: pytest.Item) -> Param | None:
+    from passline.runner._session import Param
+
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get("case") if callspec is not None else None
+    return value if isinstance(value, Param) else None
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    current = config.stash.get(SESSION_KEY, None)
+    if current is None or current.shard is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        param = _param(item)
+        (keep if param is None or current.in_shard(param) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    current = session.config.stash.get(SESSION_KEY, None)
+    if current is None or current.worker:
+        return  # under xdist, workers start runs as their items arrive
+    # every run of the session starts now, in item order, bounded by the concurrency limit
+    current.start(p for p in map(_param, session.items) if p is not None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    current = item.config.stash.get(SESSION_KEY, None)
+    if current is not None and current.worker and nextitem is not None:
+        nxt = _param(nextitem)
+        if nxt is not None:
+            current.start([nxt])  # prefetch: the next item's run overlaps this one
+    return (yield)
+
+
+@pytest.fixture
+def case(request: pytest.FixtureRequest) -> Case:
+    """The golden case of this item (set by ``@passline.eval`` / ``pytest.mark.passline``)."""
+    param = getattr(request, "param", None)
+    if param is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: the `case` fixture only exists in "
+                                "passline evals; decorate the test with @passline.eval(...)")
+    request.node.stash[PARAM_KEY] = param
+    return param.job.case  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def variant(case: Case, request: pytest.FixtureRequest) -> Variant:
+    """The variant (model, prompts) this item evaluates."""
+    return request.node.stash[PARAM_KEY].job.variant
+
+
+@pytest.fixture
+def run(case: Case, request: pytest.FixtureRequest) -> AgentRun:
+    """The finished agent run for this case (waits only for this item's own run)."""
+    from passline.runner._session import run_failed
+
+    node = request.node
+    param = node.stash[PARAM_KEY]
+    result = _session(request.config).wait(param)
+    node.stash[RUN_KEY] = result
+    if run_failed(result) and not param.spec.allow_errors:
+        pytest.fail(f"agent run ended with status {result.status}: {result.error}",
+                    pytrace=False)
+    return result
+
+
+@pytest.fixture
+def scores(run: AgentRun, case: Case, request: pytest.FixtureRequest) -> list[Score]:
+    """The eval's scorers applied to this run."""
+    return _scores(request.node, run)
+
+
+def _scores(node: pytest.Item, run: AgentRun) -> list[Score]:
+    if SCORES_KEY not in node.stash:
+        node.stash[SCORES_KEY] = _session(node.config).score(node.stash[PARAM_KEY], run)
+    return node.stash[SCORES_KEY]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
+    param = pyfuncitem.stash.get(PARAM_KEY, None)
+    if param is None:
+        return (yield)
+    if RUN_KEY not in pyfuncitem.stash:  # the eval asked for `case` only
+        pyfuncitem.stash[RUN_KEY] = _session(pyfuncitem.config).wait(param)
+    run = pyfuncitem.stash[RUN_KEY]
+    computed = _scores(pyfuncitem, run)  # before the body, so a failing assert keeps scores
+    result = yield
+    from passline.runner._session import EvalSession
+
+    ok, why = EvalSession.verdict(param, computed)
+    if not ok:
+        pytest.fail(f"passline scores failed for {param.job.case.ref}: {why}", pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    param = item.stash.get(PARAM_KEY, None)
+    if param is None:
+        return report
+    final = call.when == "call" or (call.when == "setup" and report.failed)
+    if not final:
+        return report
+    run = item.stash.get(RUN_KEY, None)
+    computed = item.stash.get(SCORES_KEY, [])
+    error = None
+    if report.passed:
+        status = "pass"
+    elif call.when == "setup" or (call.excinfo is not None and not call.excinfo.errisinstance(
+            (AssertionError, pytest.fail.Exception))):
+        status = "error"
+        error = call.excinfo.exconly() if call.excinfo is not None else "setup failed"
+    else:
+        status = "fail"
+        error = call.excinfo.exconly()[:2000] if call.excinfo is not None else None
+    from passline.runner._session import row_json
+
+    current = _session(item.config)
+    row = current.row(item.nodeid, param, run, computed, status, error)
+    setattr(report, ROW_ATTR, row_json(row))
+    return report
+
+
+class _Recorder:
+    """Writes result rows as reports arrive: in a plain session, or on the xdist controller
+    (workers attach rows to their reports; only the controller writes records)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, ROW_ATTR, None)
+        if not data or hasattr(self.config, "workerinput"):
+            return
+        current = _session(self.config)
+        current.record(json.loads(data))
+        from passline.runner._terminal import progress_line
+
+        line = progress_line(current)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if line and reporter is not None:
+            reporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    current = session.config.stash.get(SESSION_KEY, None)
+    if current is None:
+        return
+    try:
+        if hasattr(session.config, "workerinput"):
+            return
+        current.finish()
+        baseline = session.config.getoption("passline_baseline")
+        if baseline and current.summaries:
+            from passline.runner._terminal import gate_session
+
+            code = gate_session(current, baseline)
+            if exitstatus in (0, 1):  # usage/internal errors keep their own exit codes
+                session.exitstatus = code
+    finally:
+        current.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config
+                            ) -> None:
+    current = config.stash.get(SESSION_KEY, None)
+    if current is None or hasattr(config, "workerinput") or not current.summaries:
+        return
+    from passline.runner._terminal import summary
+
+    summary(current, terminalreporter)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ CACHE_MODES = ("off", "rw", "replay")
 @dataclasses.dataclass(frozen=True)
 class Settings:
     # what is evaluated
+    agent: str = ""  # "module:function" of the agent under test (evals may name their own)
     model: str = "sim-2"
     prompts: str = "v2"
     judge_model: str = ""  # empty: same as ``model``
@@ -36,7 +37,8 @@ class Settings:
     # how calls are made
     concurrency: int = 32
     model_concurrency: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    timeout_s: float = 60.0
+    timeout_s: float = 60.0  # per model call
+    run_timeout_s: float = 300.0  # per agent run (case x trial x variant)
     max_retries: int = 4
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0

@@ -15,8 +15,12 @@ from collections.abc import Sequence
 from passline.errors import ExitCode, PasslineError
 
 SUBCOMMAND_MODULES = [
+    "passline.cli.demo",
     "passline.cli.sim",
     "passline.cli.golden",
+    "passline.cli.runs",
+    "passline.cli.gate",
+    "passline.cli.baseline",
     "passline.cli.config",
 ]
 

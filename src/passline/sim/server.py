@@ -55,7 +55,7 @@ class SimServer:
         config = uvicorn.Config(
             create_app(self.config), host=self.host, port=self.port, log_level="warning",
             lifespan="off", access_log=False, timeout_graceful_shutdown=1,
-            timeout_keep_alive=30, backlog=4096,
+            timeout_keep_alive=30, backlog=4096, log_config=None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="passline-sim",

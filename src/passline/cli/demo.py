@@ -1,0 +1,116 @@
+"""``passline demo``: baseline vs candidate (and a regressed prompt) on the dogfood suites.
+
+Runs ``pytest evals/`` once with three variants -- baseline ``sim-1`` + prompts ``v1``,
+candidate ``sim-2`` + ``v2``, and ``sim-2`` + ``v3-regressed`` -- on the built-in simulator
+(no API key), then compares them with paired statistics, writes the HTML reports and prints
+the two gate verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from passline.errors import ConfigError, ExitCode, InfrastructureError
+
+VARIANTS = (("baseline", "sim-1", "v1"), ("candidate", "sim-2", "v2"),
+            ("regressed", "sim-2", "v3-regressed"))
+COMPARISONS = (("baseline", "candidate"), ("candidate", "regressed"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="baseline vs candidate on the built-in simulator, with "
+                       "HTML reports and gate verdicts (no API key needed)")
+    p.add_argument("--out", default="reports/demo", help="where runs and reports go "
+                   "(default reports/demo)")
+    p.add_argument("--trials", type=int, default=None, help="trials per case (default: each "
+                   "eval's own)")
+    p.add_argument("--concurrency", type=int, default=64, help="agent runs in flight")
+    p.add_argument("-k", dest="keyword", default=None, help="only evals/cases matching (pytest -k)")
+    p.set_defaults(func=run)
+
+
+def find_root(start: Path) -> Path:
+    for folder in (start, *start.parents):
+        if (folder / "evals").is_dir() and (folder / "golden").is_dir() and (
+                folder / "agents").is_dir():
+            return folder
+    raise ConfigError(
+        "passline demo runs the dogfood suites of the passline repository: run it from the root "
+        "of a passline clone (where evals/, golden/ and agents/ are). In your own project, run "
+        "`pytest evals/ --passline-variant base=MODEL:PROMPTS --passline-variant ...` instead.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    root = find_root(Path.cwd())
+    out = (root / args.out) if not Path(args.out).is_absolute() else Path(args.out)
+    run_root = out / "runs"
+    cmd = [sys.executable, "-m", "pytest", "evals", "-q", "-p", "no:cacheprovider",
+           "--passline-run-dir", str(run_root), "--passline-concurrency", str(args.concurrency)]
+    for name, model, prompts in VARIANTS:
+        cmd += ["--passline-variant", f"{name}={model}:{prompts}"]
+    if args.trials:
+        cmd += ["--passline-trials", str(args.trials)]
+    if args.keyword:
+        cmd += ["-k", args.keyword]
+    console.rule("passline demo")
+    console.print("variants: " + ", ".join(f"[bold]{n}[/] = {m} + prompts {p}"
+                                           for n, m, p in VARIANTS))
+    console.print(f"$ {' '.join(cmd[2:])}\n")
+    start = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("PASSLINE_RUN_DIR", None)
+    proc = subprocess.run(cmd, cwd=root, env=env, check=False)
+    if proc.returncode not in (0, 1):  # 1 = some cases failed, which evals expect
+        raise InfrastructureError(f"the eval session failed with pytest exit code "
+                                  f"{proc.returncode}; see the output above")
+    runs = _session_runs(run_root)
+    console.rule("verdicts")
+    for base, cand in COMPARISONS:  # the demo shows verdicts; it is not itself a gate
+        _compare_and_report(console, out, runs[base], runs[cand], run_root, base, cand)
+    console.print(f"\ndone in {time.perf_counter() - start:.0f}s; runs in {run_root}")
+    return int(ExitCode.OK)
+
+
+def _session_runs(run_root: Path) -> dict[str, Path]:
+    from passline.records import list_runs
+
+    newest: dict[str, Path] = {}
+    for manifest in list_runs(run_root):  # newest first
+        name = (manifest.get("variant") or {}).get("name")
+        if name and name not in newest:
+            newest[name] = Path(manifest["_path"])
+    missing = [n for n, _, _ in VARIANTS if n not in newest]
+    if missing:
+        raise InfrastructureError(f"no run record for variant(s) {missing} under {run_root}")
+    return newest
+
+
+def _compare_and_report(console: Any, out: Path, baseline: Path, candidate: Path,
+                        run_root: Path, base_name: str, cand_name: str) -> int:
+    from passline.compare import compare, gate, load_policy
+
+    comparison = compare(baseline, candidate)
+    verdict = gate(comparison, load_policy())
+    colour = {"regressed": "red", "improved": "green"}.get(verdict.status, "yellow")
+    console.print(f"[bold]{cand_name}[/] vs [bold]{base_name}[/]: "
+                  f"[bold {colour}]{verdict.status.upper()}[/]")
+    for reason in verdict.reasons[:6]:
+        console.print(f"  - {reason}")
+    try:
+        from passline.report import build_report
+    except ImportError:  # the report stage is optional in a minimal install
+        return int(verdict.exit_code)
+    paths = build_report(baseline, candidate, out / f"{cand_name}-vs-{base_name}",
+                         comparison=comparison, verdict=verdict, history_root=run_root,
+                         title=f"{cand_name} vs {base_name}")
+    console.print(f"  report: {paths.index_html}")
+    return int(verdict.exit_code)

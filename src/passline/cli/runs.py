@@ -1,0 +1,99 @@
+"""``passline runs list | show`` and ``passline merge``: recorded runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("runs", help="list and inspect recorded runs")
+    rsub = p.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True)
+    ls = rsub.add_parser("list", help="recorded runs, newest first")
+    ls.add_argument("--run-dir", default=None, help="where runs are (default: settings run_dir)")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=list_cmd)
+    show = rsub.add_parser("show", help="one run's manifest and totals")
+    show.add_argument("run", help="run directory or run id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=show_cmd)
+
+    m = sub.add_parser("merge", help="join shard / xdist records of one variant into one run")
+    m.add_argument("runs", nargs="+", help="run directories to merge")
+    m.add_argument("--out", required=True, help="the merged run directory to write")
+    m.set_defaults(func=merge_cmd)
+
+
+def _run_root(arg: str | None) -> Path:
+    from passline.settings import Settings
+
+    return Path(arg or Settings.resolve().run_dir)
+
+
+def _find(run: str) -> Path:
+    path = Path(run)
+    if (path / "manifest.json").exists():
+        return path
+    candidate = _run_root(None) / run
+    return candidate if (candidate / "manifest.json").exists() else path
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    from passline.records import list_runs
+
+    runs = list_runs(_run_root(args.run_dir))
+    if args.json:
+        print(json.dumps(runs, indent=2, default=str))
+        return 0
+    if not runs:
+        print(f"no runs under {_run_root(args.run_dir)}; run `pytest evals/` or `passline demo`")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run id", "variant", "n", "pass rate", "cost $", "p95 s", "finished")
+    for m in runs:
+        t = m.get("totals") or {}
+        v = m.get("variant") or {}
+        table.add_row(str(m.get("run_id")), f"{v.get('name')}={v.get('model')}:{v.get('prompts')}",
+                      str(t.get("n", "-")), f"{t.get('pass_rate', 0):.1%}" if t else "-",
+                      f"{t.get('cost_usd', 0):.4f}" if t else "-",
+                      f"{t.get('latency_p95_s', 0):.2f}" if t else "-",
+                      str(m.get("finished_at") or "unfinished"))
+    Console().print(table)
+    return 0
+
+
+def show_cmd(args: argparse.Namespace) -> int:
+    from passline.records import read_manifest
+
+    manifest = read_manifest(_find(args.run))
+    if args.json:
+        print(json.dumps(manifest, indent=2, default=str))
+        return 0
+    from rich.console import Console
+
+    console = Console()
+    t = manifest.get("totals") or {}
+    v = manifest.get("variant") or {}
+    console.print(f"[bold]{manifest.get('run_id')}[/]  {v.get('name')} = {v.get('model')}:"
+                  f"{v.get('prompts')}  git {str(manifest.get('git_sha') or '-')[:10]}")
+    for ref, info in (manifest.get("datasets") or {}).items():
+        console.print(f"  dataset {ref}: {info.get('n_cases')} cases, "
+                      f"sha256 {str(info.get('fingerprint') or '-')[:12]}")
+    for key in ("n", "passed", "failed", "errors", "pass_rate", "mean_score", "cost_usd",
+                "tokens", "latency_p50_s", "latency_p95_s"):
+        if key in t:
+            console.print(f"  {key:>14}: {t[key]}")
+    return 0
+
+
+def merge_cmd(args: argparse.Namespace) -> int:
+    from passline.records import merge_runs
+
+    manifest = merge_runs(args.runs, args.out)
+    t = manifest["totals"]
+    print(f"merged {len(args.runs)} runs into {args.out}: {t['n']} results, "
+          f"pass rate {t['pass_rate']:.1%}")
+    return 0

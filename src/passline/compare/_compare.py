@@ -1,0 +1,360 @@
+"""compare(baseline, candidate): paired statistics per metric, per case and per slice.
+
+Cases are paired by (eval, case_id); the trials of a case are averaged first, so the
+paired unit is the case (or, with clusters, the cluster: see docs/statistics.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from passline.compare import _stats as st
+from passline.compare._cases import CaseSummary
+from passline.compare._results import (
+    CaseChange,
+    Comparison,
+    FlakyCase,
+    MetricResult,
+    SliceResult,
+)
+from passline.compare._sources import Side, load_side
+from passline.errors import ConfigError, RecordError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+LATENCY_QUANTILE = 0.95
+POWER = 0.8
+# independent random streams per purpose (see _stats.make_rng)
+_STREAM_BOOT, _STREAM_PASS, _STREAM_SCORE, _STREAM_COST, _STREAM_SLICES = 0, 1, 2, 3, 1000
+
+
+def compare(
+    baseline: Any,
+    candidate: Any,
+    *,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    seed: int = 0,
+    cluster_key: str | None = "cluster",
+    slice_prefixes: Sequence[str] | None = None,
+    correction: str = "holm",
+    must_pass_tag: str = "must-pass",
+) -> Comparison:
+    """Compare a candidate run against a baseline with paired statistics.
+
+    ``baseline`` and ``candidate`` are each a run directory, a baseline file, a loaded
+    :class:`Baseline` or a ``(manifest, rows)`` pair. ``cluster_key=None`` treats cases
+    as independent even when rows carry clusters. ``slice_prefixes`` limits slices to
+    tags such as ``worker:...`` (default: every ``prefix:value`` tag).
+
+    >>> result = compare("reports/baselines/main.json", "reports/runs/latest")  # doctest: +SKIP
+    >>> result.metric("pass_rate").direction  # doctest: +SKIP
+    'unchanged'
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ConfigError(f"alpha must be in (0, 1), got {alpha}")
+    if n_boot < 100:
+        raise ConfigError(f"n_boot must be >= 100 for a usable interval, got {n_boot}")
+    if correction not in ("holm", "bh", "none"):
+        raise ConfigError(f"correction {correction!r} is unknown; use 'holm', 'bh' or 'none'")
+    base = load_side(baseline, cluster_key=cluster_key, role="baseline")
+    cand = load_side(candidate, cluster_key=cluster_key, role="candidate")
+    keys = sorted(base.cases.keys() & cand.cases.keys())
+    if not keys:
+        raise RecordError(
+            f"baseline {base.info.label!r} and candidate {cand.info.label!r} share no "
+            "(eval, case_id); compare runs of the same evals over the same dataset"
+        )
+    pairs = [(base.cases[k], cand.cases[k]) for k in keys]
+    data = _PairedData(pairs, clustered=cluster_key is not None)
+    metrics = _metrics(data, alpha=alpha, n_boot=n_boot, seed=seed)
+    return Comparison(
+        baseline=base.info,
+        candidate=cand.info,
+        alpha=alpha,
+        n_boot=n_boot,
+        seed=seed,
+        correction=correction,
+        cluster_key=cluster_key,
+        n_pairs=len(keys),
+        n_clusters=data.n_units,
+        datasets=tuple(sorted({c.dataset_label for _, c in pairs})),
+        metrics=metrics,
+        changes=_changes(pairs, must_pass_tag),
+        flaky=_flaky(base, "baseline") + _flaky(cand, "candidate"),
+        slices=_slices(data, slice_prefixes, alpha=alpha, n_boot=n_boot, seed=seed,
+                       correction=correction),
+        only_in_baseline=tuple(sorted(base.cases.keys() - cand.cases.keys())),
+        only_in_candidate=tuple(sorted(cand.cases.keys() - base.cases.keys())),
+        warnings=_dataset_warnings(base, cand),
+    )
+
+
+class _PairedData:
+    """Per-pair arrays, the unit (cluster) of each pair, and pooled tags."""
+
+    def __init__(self, pairs: list[tuple[CaseSummary, CaseSummary]], *, clustered: bool) -> None:
+        import numpy as np
+
+        self.pairs = pairs
+
+        def arr(fn: Callable[[CaseSummary], float], side: int) -> np.ndarray:
+            return np.fromiter((fn(p[side]) for p in pairs), dtype=np.float64, count=len(pairs))
+
+        self.pass_b, self.pass_c = arr(lambda c: c.pass_rate, 0), arr(lambda c: c.pass_rate, 1)
+        self.score_b, self.score_c = arr(lambda c: c.score, 0), arr(lambda c: c.score, 1)
+        self.cost_b, self.cost_c = arr(lambda c: c.cost_usd, 0), arr(lambda c: c.cost_usd, 1)
+        self.lat_b, self.lat_c = arr(lambda c: c.latency_s, 0), arr(lambda c: c.latency_s, 1)
+        self.single_trial = all(b.n_trials == 1 and c.n_trials == 1 for b, c in pairs)
+        self.labels = [_unit_label(b, c, clustered) for b, c in pairs]
+        self.index, self.n_units = st.unit_index(self.labels)
+        self.tags = [tuple(dict.fromkeys((*c.tags, *b.tags))) for b, c in pairs]
+
+    @property
+    def n(self) -> int:
+        return len(self.pairs)
+
+
+def _unit_label(b: CaseSummary, c: CaseSummary, clustered: bool) -> tuple[str, ...]:
+    if not clustered:
+        return ("case", c.eval, c.case_id)
+    cluster = c.cluster if c.cluster is not None else b.cluster
+    if cluster is not None:
+        return ("cluster", c.dataset, cluster)
+    # the same case scored by several evals is one sampling unit: its runs are shared
+    return ("case", c.dataset, c.case_id)
+
+
+def _direction(delta: float, significant: bool, higher_is_better: bool) -> str:
+    if not significant or delta == 0 or not math.isfinite(delta):
+        return "unchanged"
+    return "improved" if (delta > 0) == higher_is_better else "regressed"
+
+
+def _paired_test(diffs: np.ndarray, index: np.ndarray, n_units: int, binary_iid: bool,
+                 pass_b: np.ndarray | None, pass_c: np.ndarray | None, *, n_perm: int,
+                 rng: np.random.Generator) -> tuple[float, str]:
+    """McNemar exact for single-trial pass/fail on independent cases, else sign-flip."""
+    if binary_iid and pass_b is not None and pass_c is not None:
+        b = int(((pass_b == 1) & (pass_c == 0)).sum())
+        c = int(((pass_b == 0) & (pass_c == 1)).sum())
+        return st.mcnemar_exact(b, c), "mcnemar-exact"
+    test = "sign-flip" if n_units == diffs.size else "cluster-sign-flip"
+    return st.sign_flip_pvalue(diffs, index, n_units, n_perm=n_perm, rng=rng), test
+
+
+def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int
+             ) -> tuple[MetricResult, ...]:
+    import numpy as np
+
+    n, index, n_units = data.n, data.index, data.n_units
+    iid_units = n_units == n
+    d_pass = data.pass_c - data.pass_b
+    d_score = data.score_c - data.score_b
+    d_cost = data.cost_c - data.cost_b
+    q = LATENCY_QUANTILE
+
+    def statistic(w: np.ndarray) -> np.ndarray:
+        cost_b, cost_c = st.weighted_mean(w, data.cost_b), st.weighted_mean(w, data.cost_c)
+        lat_b = st.weighted_quantile(w, data.lat_b, q)
+        lat_c = st.weighted_quantile(w, data.lat_c, q)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.column_stack([
+                st.weighted_mean(w, d_pass),
+                st.weighted_mean(w, d_score),
+                cost_c / cost_b - 1.0,
+                lat_c / lat_b - 1.0,
+            ])
+
+    reps = st.bootstrap(statistic, n, index, n_units, n_boot=n_boot,
+                        rng=st.make_rng(seed, _STREAM_BOOT))
+    out: list[MetricResult] = []
+
+    def mean_metric(name: str, col: int, b: np.ndarray, c: np.ndarray, d: np.ndarray,
+                    p: float, test: str) -> MetricResult:
+        var_cluster, var_iid = st.mean_variances(d, index, n_units)
+        se = math.sqrt(var_cluster) if math.isfinite(var_cluster) else math.nan
+        deff = (var_cluster / var_iid) if var_iid > 0 and math.isfinite(var_cluster) else None
+        lo, hi = st.percentile_ci(reps[:, col], alpha)
+        delta = float(d.mean())
+        significant = p < alpha
+        return MetricResult(
+            name=name, baseline=float(b.mean()), candidate=float(c.mean()), delta=delta,
+            delta_kind="absolute", ci_low=lo, ci_high=hi, p_value=p, test=test, n_pairs=n,
+            significant=significant, direction=_direction(delta, significant, True),
+            higher_is_better=True, mde=st.mde(se, alpha, POWER), design_effect=deff,
+        )
+
+    binary = bool(np.all((data.pass_b == 0) | (data.pass_b == 1))
+                  and np.all((data.pass_c == 0) | (data.pass_c == 1)))
+    p, test = _paired_test(d_pass, index, n_units, data.single_trial and binary and iid_units,
+                           data.pass_b, data.pass_c, n_perm=n_boot,
+                           rng=st.make_rng(seed, _STREAM_PASS))
+    out.append(mean_metric("pass_rate", 0, data.pass_b, data.pass_c, d_pass, p, test))
+    p, test = _paired_test(d_score, index, n_units, False, None, None, n_perm=n_boot,
+                           rng=st.make_rng(seed, _STREAM_SCORE))
+    out.append(mean_metric("score", 1, data.score_b, data.score_c, d_score, p, test))
+
+    # cost per case: relative change of the mean; tested on the paired per-case differences
+    base_cost, cand_cost = float(data.cost_b.mean()), float(data.cost_c.mean())
+    p_cost, test_cost = _paired_test(d_cost, index, n_units, False, None, None, n_perm=n_boot,
+                                     rng=st.make_rng(seed, _STREAM_COST))
+    out.append(_relative_metric("cost", base_cost, cand_cost, reps[:, 2], alpha, n,
+                                p_cost, test_cost, d_cost, index, n_units))
+    base_lat, cand_lat = st.quantile(data.lat_b, q), st.quantile(data.lat_c, q)
+    out.append(_relative_metric("latency_p95", base_lat, cand_lat, reps[:, 3], alpha, n,
+                                None, "bootstrap-ci", None, index, n_units))
+    return tuple(out)
+
+
+def _relative_metric(name: str, base: float, cand: float, reps: np.ndarray, alpha: float,
+                     n: int, p: float | None, test: str, diffs: np.ndarray | None,
+                     index: np.ndarray, n_units: int) -> MetricResult:
+    """Cost and latency: lower is better; significant when the CI of the change excludes 0
+    and, where a paired test exists (cost), that test agrees: percentile intervals of a ratio
+    of skewed means under-cover with few clusters, the sign-flip test does not."""
+    import numpy as np
+
+    if base > 0:
+        delta = cand / base - 1.0
+        lo, hi = st.percentile_ci(reps, alpha)
+        finite = reps[np.isfinite(reps)]
+        se = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
+    else:  # nothing to be relative to (e.g. unpriced model): no relative change defined
+        delta, lo, hi, se = (0.0 if cand == base else math.nan), math.nan, math.nan, math.nan
+    significant = math.isfinite(lo) and (lo > 0 or hi < 0) and (p is None or p < alpha)
+    deff = None
+    if diffs is not None:
+        var_cluster, var_iid = st.mean_variances(diffs, index, n_units)
+        if var_iid > 0 and math.isfinite(var_cluster):
+            deff = var_cluster / var_iid
+    return MetricResult(
+        name=name, baseline=base, candidate=cand, delta=delta, delta_kind="relative",
+        ci_low=lo, ci_high=hi, p_value=p, test=test, n_pairs=n, significant=significant,
+        direction=_direction(delta, significant, False), higher_is_better=False,
+        mde=st.mde(se, alpha, POWER), design_effect=deff,
+    )
+
+
+def _changes(pairs: list[tuple[CaseSummary, CaseSummary]], must_pass_tag: str
+             ) -> tuple[CaseChange, ...]:
+    changes = []
+    for b, c in pairs:
+        if b.passed == c.passed:
+            continue
+        tags = tuple(dict.fromkeys((*c.tags, *b.tags)))
+        changes.append(CaseChange(
+            eval=c.eval, case_id=c.case_id, dataset=c.dataset_label,
+            kind="regression" if b.passed else "improvement",
+            must_pass=must_pass_tag in tags, tags=tags,
+            cluster=c.cluster if c.cluster is not None else b.cluster,
+            baseline_outcomes=b.outcomes, candidate_outcomes=c.outcomes,
+            baseline_pass_rate=b.pass_rate, candidate_pass_rate=c.pass_rate,
+            baseline_score=b.score, candidate_score=c.score,
+        ))
+    # most severe first: regressions, must-pass, biggest pass-rate then score change
+    changes.sort(key=lambda ch: (
+        ch.kind != "regression", not ch.must_pass,
+        -abs(ch.candidate_pass_rate - ch.baseline_pass_rate), -abs(ch.score_delta),
+        ch.eval, ch.case_id,
+    ))
+    return tuple(changes)
+
+
+def _flaky(side: Side, name: str) -> tuple[FlakyCase, ...]:
+    return tuple(
+        FlakyCase(eval=c.eval, case_id=c.case_id, side=name, outcomes=c.outcomes,
+                  pass_rate=c.pass_rate)
+        for key, c in sorted(side.cases.items()) if c.flaky
+    )
+
+
+def _mean_column(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return st.weighted_mean(weights, values)[:, None]
+
+
+def _slice_matches(tag: str, prefixes: Sequence[str] | None) -> bool:
+    if prefixes is None:
+        return ":" in tag
+    for prefix in prefixes:
+        if prefix.endswith(":") and tag.startswith(prefix):
+            return True
+        if tag == prefix or tag.startswith(prefix + ":"):
+            return True
+    return False
+
+
+def _slices(data: _PairedData, prefixes: Sequence[str] | None, *, alpha: float, n_boot: int,
+            seed: int, correction: str) -> tuple[SliceResult, ...]:
+    import numpy as np
+
+    members: dict[str, list[int]] = {}
+    for i, tags in enumerate(data.tags):
+        for tag in tags:
+            if _slice_matches(tag, prefixes):
+                members.setdefault(tag, []).append(i)
+    names = sorted(members)
+    raw: list[tuple[str, int, float, float, float, float, float, float, str]] = []
+    for k, tag in enumerate(names):
+        idx = np.asarray(members[tag], dtype=np.int64)
+        pb, pc = data.pass_b[idx], data.pass_c[idx]
+        d = pc - pb
+        index, n_units = st.unit_index([data.labels[i] for i in idx])
+        binary = bool(np.all((pb == 0) | (pb == 1)) and np.all((pc == 0) | (pc == 1)))
+        single = all(data.pairs[i][0].n_trials == 1 and data.pairs[i][1].n_trials == 1
+                     for i in idx)
+        rng = st.make_rng(seed, _STREAM_SLICES + 2 * k)
+        p, test = _paired_test(d, index, n_units, binary and single and n_units == idx.size,
+                               pb, pc, n_perm=n_boot, rng=rng)
+        reps = st.bootstrap(functools.partial(_mean_column, d), idx.size, index, n_units,
+                            n_boot=n_boot, rng=st.make_rng(seed, _STREAM_SLICES + 2 * k + 1))
+        lo, hi = st.percentile_ci(reps[:, 0], alpha)
+        raw.append((tag, idx.size, float(pb.mean()), float(pc.mean()), float(d.mean()), lo, hi,
+                    p, test))
+    adjusted = st.adjust([r[7] for r in raw], correction)
+    out = []
+    for (tag, n, b, c, delta, lo, hi, p, test), p_adj in zip(raw, adjusted, strict=True):
+        significant = p_adj < alpha
+        out.append(SliceResult(
+            slice=tag, n_pairs=n, baseline=b, candidate=c, delta=delta, ci_low=lo, ci_high=hi,
+            p_value=p, p_adjusted=p_adj, test=test, significant=significant,
+            direction=_direction(delta, significant, True),
+        ))
+    return tuple(out)
+
+
+def _dataset_warnings(base: Side, cand: Side) -> tuple[str, ...]:
+    def by_name(datasets: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for key, info in datasets.items():
+            info = info if isinstance(info, dict) else {}
+            out[str(info.get("name") or key.split("@")[0])] = info
+        return out
+
+    b, c = by_name(base.info.datasets), by_name(cand.info.datasets)
+    warnings: list[str] = []
+    for name in sorted(b.keys() | c.keys()):
+        if name not in c:
+            warnings.append(f"dataset {name} is in the baseline run only")
+            continue
+        if name not in b:
+            warnings.append(f"dataset {name} is in the candidate run only")
+            continue
+        vb, vc = b[name].get("version"), c[name].get("version")
+        fb, fc = b[name].get("fingerprint"), c[name].get("fingerprint")
+        if vb != vc:
+            warnings.append(
+                f"dataset {name}: baseline used version {vb}, candidate {vc}; cases are "
+                "paired by id across versions, so changed cases may differ in content"
+            )
+        elif fb and fc and fb != fc:
+            warnings.append(
+                f"dataset {name}@{vb}: content fingerprints differ ({str(fb)[:12]} vs "
+                f"{str(fc)[:12]}) although the version is the same; re-pin golden.lock"
+            )
+    return tuple(warnings)
+

@@ -1,0 +1,117 @@
+"""Writing run records: append-only results, atomic manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+RECORD_SCHEMA_VERSION = 1
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` via a temp file and rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=False, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def git_sha(cwd: Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=cwd, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Summary figures over result rows (what the manifest and the terminal show)."""
+    rows = list(rows)
+    n = len(rows)
+    passed = sum(1 for r in rows if r.get("status") == "pass")
+    errors = sum(1 for r in rows if r.get("status") == "error")
+    latencies = [float(r.get("latency_s") or 0.0) for r in rows]
+    scores = [float(r.get("score") or 0.0) for r in rows]
+    return {
+        "n": n, "passed": passed, "failed": n - passed - errors, "errors": errors,
+        "pass_rate": passed / n if n else 0.0,
+        "mean_score": statistics.fmean(scores) if scores else 0.0,
+        "cost_usd": sum(float(r.get("cost_usd") or 0.0) for r in rows),
+        "judge_cost_usd": sum(float(r.get("judge_cost_usd") or 0.0) for r in rows),
+        "tokens": sum(int(r.get("tokens") or 0) for r in rows),
+        "latency_p50_s": _percentile(latencies, 0.5),
+        "latency_p95_s": _percentile(latencies, 0.95),
+    }
+
+
+class RunWriter:
+    """One run record being written. Thread-safe; rows are flushed as they arrive."""
+
+    def __init__(self, run_dir: Path, manifest: Mapping[str, Any]) -> None:
+        self.dir = Path(run_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.manifest: dict[str, Any] = {"schema_version": RECORD_SCHEMA_VERSION,
+                                         "created_at": now_iso(), "finished_at": None,
+                                         **manifest}
+        self._lock = threading.Lock()
+        self._rows: list[dict[str, Any]] = []  # summary fields only, for totals
+        self._fh = open(self.dir / "results.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        atomic_write_json(self.dir / "manifest.json", self.manifest)
+
+    def __repr__(self) -> str:
+        return f"RunWriter({str(self.dir)!r}, rows={len(self._rows)})"
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        line = json.dumps({"schema_version": RECORD_SCHEMA_VERSION,
+                           "run_id": self.manifest.get("run_id"), **row}, default=str)
+        with self._lock:
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            self._rows.append({k: row.get(k) for k in (
+                "status", "score", "latency_s", "cost_usd", "tokens", "judge_cost_usd",
+                "dataset", "dataset_version", "tags", "eval")})
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self._rows)
+
+    def finish(self, **extra: Any) -> dict[str, Any]:
+        with self._lock:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self.manifest.update(extra)
+            self.manifest["finished_at"] = now_iso()
+            self.manifest["totals"] = totals(self._rows)
+            atomic_write_json(self.dir / "manifest.json", self.manifest)
+        return self.manifest

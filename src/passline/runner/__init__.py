@@ -1,0 +1,191 @@
+"""The runner: executes agent runs concurrently on its own event loop in its own thread.
+
+The pytest plugin submits every (agent, case, trial, variant) job of the session up front;
+the runner works through them, bounded by ``concurrency``, while pytest executes items. Each
+item waits only for its own job's future. Because the loop lives in its own thread, passline
+never touches (or needs) the caller's event loop -- no "event loop already running" errors
+under pytest-asyncio or notebooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import hashlib
+import importlib
+import inspect
+import logging
+import shutil
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from passline._types import AgentContext, AgentRun, Case, RunStatus, Usage, Variant
+from passline.errors import ConfigError
+from passline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+AgentFn = Callable[[Mapping[str, Any], AgentContext], Any]
+
+
+def resolve_agent(spec: str | AgentFn) -> AgentFn:
+    """``"package.module:function"`` (or a callable) -> the agent callable, checked."""
+    if callable(spec):
+        fn = spec
+    else:
+        module_name, _, attr = str(spec).partition(":")
+        if not module_name or not attr:
+            raise ConfigError(f"agent {spec!r} is not 'module:function'; set [tool.passline] "
+                              "agent = 'my_pkg.agent:run' or pass agent= to passline.eval")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(f"cannot import agent module {module_name!r} ({exc}); is it on "
+                              "sys.path? (pytest: add pythonpath = ['.'] to its config)") from exc
+        fn = getattr(module, attr, None)
+        if fn is None:
+            raise ConfigError(f"module {module_name!r} has no agent {attr!r}")
+    if not callable(fn):
+        raise ConfigError(f"agent {spec!r} is not callable")
+    return fn
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One agent run: a case, a trial index, a variant, an agent."""
+
+    agent: str
+    case: Case
+    trial: int
+    variant: Variant
+
+    @property
+    def key(self) -> str:
+        material = f"{self.agent}|{self.variant.name}|{self.variant.model}|" \
+                   f"{self.variant.prompts}|{self.case.ref}|{self.trial}"
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+@dataclasses.dataclass
+class Progress:
+    total: int = 0
+    done: int = 0
+    errors: int = 0
+    cost_usd: float = 0.0
+    started: float = dataclasses.field(default_factory=time.perf_counter)
+
+    @property
+    def eta_s(self) -> float | None:
+        if not self.done:
+            return None
+        elapsed = time.perf_counter() - self.started
+        return elapsed / self.done * (self.total - self.done)
+
+
+class Runner:
+    """Owns the event loop thread, the model client and the concurrency limit."""
+
+    def __init__(self, settings: Settings, *, workdir: Path, concurrency: int | None = None,
+                 client: Any = None) -> None:
+        self.settings = settings
+        self.workdir = Path(workdir)
+        self.concurrency = concurrency or settings.concurrency
+        self.progress = Progress()
+        self._client = client
+        self._futures: dict[str, concurrent.futures.Future[AgentRun]] = {}
+        self._agents: dict[str, AgentFn] = {}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="passline-runner",
+                                        daemon=True)
+        self._thread.start()
+        self._sem = asyncio.Semaphore(self.concurrency)  # bound lazily to the runner loop
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        p = self.progress
+        return f"Runner(done={p.done}/{p.total}, concurrency={self.concurrency})"
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from passline.models import ModelClient
+
+            self._client = ModelClient(self.settings)
+        return self._client
+
+    def submit(self, job: Job) -> concurrent.futures.Future[AgentRun]:
+        """Start ``job`` (once; the same job submitted twice shares one future)."""
+        with self._lock:
+            future = self._futures.get(job.key)
+            if future is None:
+                if job.agent not in self._agents:
+                    self._agents[job.agent] = resolve_agent(job.agent)
+                future = asyncio.run_coroutine_threadsafe(self._run(job), self._loop)
+                self._futures[job.key] = future
+                self.progress.total += 1
+            return future
+
+    def result(self, job: Job, timeout_s: float | None = None) -> AgentRun:
+        return self.submit(job).result(timeout=timeout_s)
+
+    async def _run(self, job: Job) -> AgentRun:
+        async with self._sem:
+            run = await self._execute(job)
+        with self._lock:
+            self.progress.done += 1
+            self.progress.cost_usd += run.usage.cost_usd
+            if run.status in (RunStatus.ERROR, RunStatus.TIMEOUT):
+                self.progress.errors += 1
+        return run
+
+    async def _execute(self, job: Job) -> AgentRun:
+        agent = self._agents[job.agent]
+        workdir = self.workdir / job.key
+        ctx = AgentContext(model=job.variant.model, prompts=job.variant.prompts,
+                           client=self.client, trial=job.trial, params=dict(job.variant.params),
+                           workdir=str(workdir), run_key=job.key)
+        start = time.perf_counter()
+        try:
+            result = agent(dict(job.case.input), ctx)
+            if inspect.isawaitable(result):
+                result = await asyncio.wait_for(result, timeout=self.settings.run_timeout_s)
+            if not isinstance(result, AgentRun):
+                raise TypeError(f"agent {job.agent} returned {type(result).__name__}, "
+                                "expected passline.AgentRun")
+            run = result
+        except TimeoutError:
+            run = AgentRun(answer="", status=RunStatus.TIMEOUT,
+                           error=f"agent run exceeded run_timeout_s="
+                                 f"{self.settings.run_timeout_s:g}s",
+                           latency_s=time.perf_counter() - start, usage=Usage())
+        except Exception as exc:  # the agent's bug is this case's error, not the session's
+            run = AgentRun(answer="", status=RunStatus.ERROR,
+                           error=f"{type(exc).__name__}: {exc}",
+                           latency_s=time.perf_counter() - start,
+                           metadata={"traceback": traceback.format_exc(limit=8)})
+        if run.status not in (RunStatus.ERROR, RunStatus.TIMEOUT):
+            shutil.rmtree(workdir, ignore_errors=True)  # kept on error so a re-run resumes
+        return run
+
+    def cancel_pending(self) -> int:
+        n = 0
+        for future in self._futures.values():
+            if future.cancel():
+                n += 1
+        return n
+
+    def close(self) -> None:
+        self.cancel_pending()
+        if self._client is not None and hasattr(self._client, "aclose"):
+            fut = asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop)
+            try:
+                fut.result(timeout=5)
+            except Exception:  # closing is best effort
+                log.debug("closing the model client failed", exc_info=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)

@@ -1,0 +1,292 @@
+"""What the pytest plugin drives: one eval session (datasets, variants, jobs, records).
+
+Kept out of ``plugin.py`` so the hooks stay thin and this logic is testable on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from passline._types import AgentRun, Case, RunStatus, Score, Variant
+from passline.errors import ConfigError
+from passline.runner import Job, Runner
+from passline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSpec:
+    """What a ``@passline.eval`` / ``pytest.mark.passline`` declares."""
+
+    dataset: str
+    agent: str | None = None
+    trials: int | None = None
+    scorers: tuple[Callable[..., Score], ...] = ()
+    threshold: float | None = None  # mean score needed to pass (default: every score passes)
+    allow_errors: bool = False  # let agent errors reach the test body instead of failing setup
+
+    @classmethod
+    def from_marker(cls, args: Sequence[Any], kwargs: Mapping[str, Any], where: str) -> EvalSpec:
+        if not args and "dataset" not in kwargs:
+            raise ConfigError(f"{where}: passline marker needs a dataset, e.g. "
+                              "@passline.eval('tools-unit@v2')")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(kwargs) - known
+        if unknown:
+            raise ConfigError(f"{where}: unknown passline marker argument(s) {sorted(unknown)}; "
+                              f"known: {sorted(known)}")
+        values = dict(kwargs)
+        if args:
+            values["dataset"] = args[0]
+        scorers = values.get("scorers") or ()
+        values["scorers"] = tuple(scorers) if isinstance(scorers, (list, tuple)) else (scorers,)
+        for s in values["scorers"]:
+            if not callable(s):
+                raise ConfigError(f"{where}: scorer {s!r} is not callable; a scorer is "
+                                  "(run, case) -> Score")
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """The parameter behind one test item: a job plus the eval that scores it."""
+
+    job: Job
+    spec: EvalSpec
+
+    @property
+    def id(self) -> str:
+        return f"{self.job.case.ref}:t{self.job.trial}"
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+class EvalSession:
+    """Settings, variants, datasets, the runner and the run writers of one pytest session."""
+
+    def __init__(self, settings: Settings, *, root: Path, variants: Sequence[Variant],
+                 trials_override: int | None = None, shard: tuple[int, int] | None = None,
+                 worker: bool = False) -> None:
+        self.settings = settings
+        self.root = root
+        self.variants = list(variants)
+        self.trials_override = trials_override
+        self.shard = shard
+        self.worker = worker
+        self._datasets: dict[str, list[Case]] = {}
+        self._fingerprints: dict[str, dict[str, Any]] = {}
+        self._runner: Runner | None = None
+        self._writers: dict[str, Any] = {}
+        self.session_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.summaries: dict[str, dict[str, Any]] = {}
+        self.rows_by_variant: dict[str, list[dict[str, Any]]] = {}
+
+    # -- collection -------------------------------------------------------------------
+    def cases(self, ref: str) -> list[Case]:
+        if ref not in self._datasets:
+            from passline.golden import dataset_fingerprint, load_cases, parse_ref
+
+            cases = load_cases(ref, root=self.root)
+            self._datasets[ref] = cases
+            info: dict[str, Any] = {"n_cases": len(cases)}
+            try:
+                parsed = parse_ref(ref, root=self.root)
+                info.update(name=parsed.name, version=parsed.version)
+                if getattr(parsed, "path", None) and Path(parsed.path).exists():
+                    info["fingerprint"] = dataset_fingerprint(parsed.path)
+            except Exception:  # provenance is best effort; loading already succeeded
+                log.debug("no fingerprint for %s", ref, exc_info=True)
+            if cases:
+                info.setdefault("name", cases[0].dataset)
+                info.setdefault("version", cases[0].version)
+            self._fingerprints[ref] = info
+        return self._datasets[ref]
+
+    def params(self, spec: EvalSpec) -> list[tuple[str, Param]]:
+        """(test id, param) for every case x trial x variant of an eval."""
+        agent = spec.agent or self.settings.agent
+        if not agent:
+            raise ConfigError("no agent to evaluate: set [tool.passline] agent = "
+                              "'module:function', --passline-agent, or agent= in the marker")
+        trials = self.trials_override or spec.trials or self.settings.trials
+        out = []
+        for variant in self.variants:
+            for case in self.cases(spec.dataset):
+                for trial in range(trials):
+                    param = Param(Job(agent, case, trial, variant), spec)
+                    prefix = f"{variant.name}:" if len(self.variants) > 1 else ""
+                    out.append((prefix + param.id, param))
+        return out
+
+    def in_shard(self, param: Param) -> bool:
+        if self.shard is None:
+            return True
+        index, count = self.shard
+        digest = hashlib.sha256(param.job.case.ref.encode()).digest()
+        return int.from_bytes(digest[:4], "big") % count == index - 1
+
+    # -- running ----------------------------------------------------------------------
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = Runner(self.settings, workdir=self.root / ".passline" / "work")
+        return self._runner
+
+    def start(self, params: Iterable[Param]) -> int:
+        n = 0
+        for param in params:
+            self.runner.submit(param.job)
+            n += 1
+        return n
+
+    def wait(self, param: Param) -> AgentRun:
+        return self.runner.result(param.job, timeout_s=self.settings.run_timeout_s + 60)
+
+    @staticmethod
+    def score(param: Param, run: AgentRun) -> list[Score]:
+        from passline.scoring import evaluate
+
+        return list(evaluate(run, param.job.case, list(param.spec.scorers)))
+
+    @staticmethod
+    def verdict(param: Param, scores: Sequence[Score]) -> tuple[bool, str]:
+        """Whether the scores pass this eval, and why not."""
+        if not scores:
+            return True, ""
+        if param.spec.threshold is not None:
+            mean = statistics.fmean(s.value for s in scores)
+            if mean < param.spec.threshold:
+                return False, f"mean score {mean:.3f} < threshold {param.spec.threshold}: " + \
+                    "; ".join(f"{s.name}: {s.explanation}" for s in scores if not s.passed)
+            return True, ""
+        failed = [s for s in scores if not s.passed]
+        return not failed, "; ".join(f"{s.name}: {s.explanation}" for s in failed)
+
+    # -- records ----------------------------------------------------------------------
+    def row(self, nodeid: str, param: Param, run: AgentRun | None, scores: Sequence[Score],
+            status: str, error: str | None) -> dict[str, Any]:
+        case, job = param.job.case, param.job
+        usage = run.usage if run else None
+        values = [s.value for s in scores]
+        score = statistics.fmean(values) if values else (1.0 if status == "pass" else 0.0)
+        return {
+            "variant": job.variant.name, "eval": nodeid.split("[")[0],
+            "case_id": case.id, "dataset": case.dataset, "dataset_version": case.version,
+            "tags": list(case.tags), "cluster": case.metadata.get("cluster"),
+            "trial": job.trial, "status": status,
+            "scores": [s.to_dict() for s in scores],
+            "score": 0.0 if status == "error" else score,
+            "run": run.to_dict() if run else None,
+            "input": dict(case.input), "expected": dict(case.expected),
+            "cost_usd": usage.cost_usd if usage else 0.0,
+            "tokens": usage.total_tokens if usage else 0,
+            "latency_s": run.latency_s if run else 0.0,
+            "judge_cost_usd": sum(float(s.details.get("judge_cost_usd", 0.0)) for s in scores),
+            "error": error,
+        }
+
+    def record(self, row: Mapping[str, Any]) -> None:
+        from passline.records import RunWriter
+
+        name = str(row["variant"])
+        ref = f"{row.get('dataset')}@{row.get('dataset_version')}"
+        if ref not in self._fingerprints:  # e.g. on the xdist controller, which never collects
+            try:
+                self.cases(ref)
+            except Exception:  # provenance is best effort; the row itself is complete
+                self._fingerprints[ref] = {"name": row.get("dataset"),
+                                           "version": row.get("dataset_version")}
+        writer = self._writers.get(name)
+        if writer is None:
+            variant = next((v for v in self.variants if v.name == name),
+                           Variant(name, "?", "?"))
+            writer = self._writers[name] = RunWriter(
+                self.run_root / self.run_id(variant), self.manifest(variant))
+        writer.write(row)
+        self.rows_by_variant.setdefault(name, []).append(
+            {k: row.get(k) for k in ("status", "score", "cost_usd", "latency_s", "dataset",
+                                     "dataset_version", "tags", "tokens")})
+
+    @property
+    def run_root(self) -> Path:
+        path = Path(self.settings.run_dir)
+        return path if path.is_absolute() else self.root / path
+
+    def run_id(self, variant: Variant) -> str:
+        shard = f"-shard{self.shard[0]}of{self.shard[1]}" if self.shard else ""
+        return f"{self.session_id}-{variant.name}{shard}"
+
+    def manifest(self, variant: Variant) -> dict[str, Any]:
+        from passline import __version__
+        from passline.records._write import git_sha
+
+        return {
+            "run_id": self.run_id(variant), "variant": variant.to_dict(),
+            "passline_version": __version__, "git_sha": git_sha(self.root),
+            "datasets": {ref: info for ref, info in self._fingerprints.items()},
+            "settings": self.settings.public_dict(), "shard": list(self.shard or ()) or None,
+            "prompts": _prompt_snapshot(variant.prompts, self.root),
+        }
+
+    def finish(self) -> dict[str, dict[str, Any]]:
+        """Close writers (totals into manifests); returns {variant: manifest}."""
+        out = {}
+        for name, writer in self._writers.items():
+            writer.manifest["datasets"] = dict(self._fingerprints)
+            extra: dict[str, Any] = {}
+            if self._runner is not None and self._runner._client is not None:
+                client = self._runner._client
+                extra["model_calls"] = {k: v.to_dict() for k, v in
+                                        client.usage_by_purpose.items()}
+                extra["cache"] = {"mode": client.cache.mode, "hits": client.cache.hits,
+                                  "misses": client.cache.misses}
+            out[name] = writer.finish(**extra)
+            out[name]["_path"] = str(writer.dir)
+        self.summaries = out
+        return out
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+
+
+def _prompt_snapshot(version: str, root: Path) -> dict[str, str]:
+    """The prompt files of a version (for the report's prompt diff), when the repo has them."""
+    prompts = root / "agents" / "prompts"
+    if not prompts.is_dir():
+        return {}
+    files = {}
+    for path in sorted(prompts.glob(f"*/{version}.j2")) + sorted(
+            prompts.glob(f"tools/{version}.json")):
+        files[str(path.relative_to(prompts))] = path.read_text(encoding="utf-8")
+    return files
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError as exc:
+        raise ConfigError(f"--passline-shard {text!r} is not I/N (e.g. 1/4)") from exc
+    if not 1 <= index <= count:
+        raise ConfigError(f"--passline-shard {text!r}: I must be within 1..N")
+    return index, count
+
+
+def row_json(row: Mapping[str, Any]) -> str:
+    return json.dumps(row, default=str)
+
+
+def run_failed(run: AgentRun) -> bool:
+    return run.status in (RunStatus.ERROR, RunStatus.TIMEOUT)

@@ -1,0 +1,123 @@
+"""Terminal output of an eval session: progress lines, the summary table, the gate verdict.
+
+Rich renders the tables; without a TTY (CI) or with ``-q`` the same content is printed as
+plain text without colours or box drawing noise.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from passline.runner._session import EvalSession
+
+PROGRESS_EVERY_S = 5.0
+_last_progress: dict[int, tuple[float, int]] = {}
+
+
+def progress_line(session: EvalSession) -> str | None:
+    """A line like ``passline: 120/600 runs, $0.0123, ETA 14s`` at most every few seconds."""
+    runner = session._runner
+    if runner is None:
+        return None
+    p = runner.progress
+    now = time.perf_counter()
+    last_time, last_done = _last_progress.get(id(session), (p.started, 0))
+    if p.done >= p.total or now - last_time < PROGRESS_EVERY_S or p.done == last_done:
+        return None
+    _last_progress[id(session)] = (now, p.done)
+    eta = p.eta_s
+    eta_text = f", ETA {eta:.0f}s" if eta is not None else ""
+    errors = f", {p.errors} errors" if p.errors else ""
+    return (f"passline: {p.done}/{p.total} agent runs done ({p.done / max(p.total, 1):.0%}), "
+            f"${p.cost_usd:.4f} so far{errors}{eta_text}")
+
+
+def _p(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary_rows(rows: Sequence[Mapping[str, Any]], *, slice_prefix: str = "worker:"
+                 ) -> list[tuple[str, int, float, float, float, float, float]]:
+    """(group, n, pass rate, mean score, cost, p50 latency, p95 latency) per dataset and
+    per slice (tags starting with ``slice_prefix`` and ``difficulty:``)."""
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        dataset = f"{row.get('dataset')}@{row.get('dataset_version')}"
+        groups[dataset].append(row)
+        for tag in row.get("tags") or ():
+            if tag.startswith((slice_prefix, "difficulty:")):
+                groups[f"  {dataset} {tag}"].append(row)
+    out = []
+    for name in sorted(groups, key=lambda g: (g.strip().split(" ")[0], g.startswith(" "), g)):
+        rs = groups[name]
+        lat = [float(r.get("latency_s") or 0.0) for r in rs]
+        out.append((name, len(rs), sum(r.get("status") == "pass" for r in rs) / len(rs),
+                    statistics.fmean(float(r.get("score") or 0.0) for r in rs),
+                    sum(float(r.get("cost_usd") or 0.0) for r in rs), _p(lat, 0.5),
+                    _p(lat, 0.95)))
+    return out
+
+
+def summary(session: EvalSession, reporter: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    verbose = reporter.config.get_verbosity() >= 0
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=reporter.isatty, width=max(reporter._tw.fullwidth,
+                                                                          100),
+                      color_system="auto" if reporter.isatty else None)
+    for name, manifest in session.summaries.items():
+        t = manifest.get("totals") or {}
+        variant = manifest.get("variant") or {}
+        title = (f"passline · {name} = {variant.get('model')}:{variant.get('prompts')} · "
+                 f"{t.get('n', 0)} results · pass {t.get('pass_rate', 0):.1%} · "
+                 f"${t.get('cost_usd', 0):.4f} · {t.get('tokens', 0):,} tokens")
+        if verbose:
+            from rich import box
+
+            console.print(title, highlight=False, soft_wrap=True)
+            table = Table(pad_edge=False,
+                          box=box.SIMPLE_HEAD if reporter.isatty else box.ASCII2)
+            for col in ("dataset / slice", "n", "pass rate", "mean score", "cost $", "p50 s",
+                        "p95 s"):
+                table.add_column(col, justify="left" if col.startswith("dataset") else "right")
+            for g, n, pr, sc, cost, p50, p95 in summary_rows(session.rows_by_variant.get(
+                    name, [])):
+                table.add_row(g, str(n), f"{pr:.1%}", f"{sc:.3f}", f"{cost:.4f}",
+                              f"{p50:.2f}", f"{p95:.2f}")
+            console.print(table)
+        else:
+            console.print(title)
+        console.print(f"run record: {manifest.get('_path')}")
+    verdict = getattr(session, "verdict_text", None)
+    if verdict:
+        console.print(verdict)
+    reporter.write_sep("=", "passline")
+    for line in buf.getvalue().rstrip("\n").splitlines():
+        reporter.write_line(line)
+
+
+def gate_session(session: EvalSession, baseline: str) -> int:
+    """Compare the session's (last) variant with ``baseline``; returns the exit code."""
+    from passline.compare import compare, gate, load_policy
+
+    name, manifest = list(session.summaries.items())[-1]
+    comparison = compare(baseline, manifest["_path"])
+    verdict = gate(comparison, load_policy(session.root))
+    lines = [f"passline gate: {verdict.status.upper()} ({name} vs {baseline})"]
+    lines += [f"  - {r}" for r in verdict.reasons]
+    session.verdict_text = "\n".join(lines)  # type: ignore[attr-defined]
+    return int(verdict.exit_code)
