@@ -27,6 +27,7 @@ class Settings:
     model: str = "sim-2"
     prompts: str = "v2"
     judge_model: str = ""  # empty: same as ``model``
+    judge_min_kappa: float = 0.6  # a rubric calibrated below this is marked untrusted
     temperature: float = 0.0
     seed: int = 0
     trials: int = 1

@@ -91,7 +91,9 @@ def dataset_names(root: Path | str) -> list[str]:
     gdir = golden_dir(root)
     if not gdir.is_dir():
         return []
-    return sorted(p.name for p in gdir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # code living beside the data (a generator package, __pycache__) is not a dataset
+    return sorted(p.name for p in gdir.iterdir() if p.is_dir()
+                  and not p.name.startswith((".", "_")) and not (p / "__init__.py").exists())
 
 
 def versions(root: Path | str, name: str) -> list[str]:

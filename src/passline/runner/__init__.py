@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ class Runner:
         self._thread.start()
         self._sem = asyncio.Semaphore(self.concurrency)  # bound lazily to the runner loop
         self._lock = threading.Lock()
+        _CURRENT.append(self)
 
     def __repr__(self) -> str:
         p = self.progress
@@ -129,6 +130,26 @@ class Runner:
                 self._futures[job.key] = future
                 self.progress.total += 1
             return future
+
+    def after(self, job: Job, fn: Callable[[AgentRun], Awaitable[Any]]
+              ) -> concurrent.futures.Future[Any]:
+        """Run ``await fn(run)`` on the runner loop as soon as ``job``'s run is done (e.g. a
+        judge scorer preparing its verdict concurrently with other runs)."""
+        run_future = self.submit(job)
+
+        async def chained() -> Any:
+            run = await asyncio.wrap_future(run_future)
+            async with self._sem:
+                return await fn(run)
+
+        return asyncio.run_coroutine_threadsafe(chained(), self._loop)
+
+    def run_sync(self, coro: Awaitable[Any], timeout_s: float | None = None) -> Any:
+        """Run a coroutine on the runner loop from another thread and wait for it."""
+        async def wrapper() -> Any:
+            return await coro
+
+        return asyncio.run_coroutine_threadsafe(wrapper(), self._loop).result(timeout=timeout_s)
 
     def result(self, job: Job, timeout_s: float | None = None) -> AgentRun:
         return self.submit(job).result(timeout=timeout_s)
@@ -189,3 +210,13 @@ class Runner:
                 log.debug("closing the model client failed", exc_info=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if self in _CURRENT:
+            _CURRENT.remove(self)
+
+
+_CURRENT: list[Runner] = []
+
+
+def current_runner() -> Runner | None:
+    """The runner of the eval session in progress (``None`` outside one)."""
+    return _CURRENT[-1] if _CURRENT else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -90,6 +91,7 @@ class EvalSession:
         self.session_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.summaries: dict[str, dict[str, Any]] = {}
         self.rows_by_variant: dict[str, list[dict[str, Any]]] = {}
+        self.specs: list[EvalSpec] = []
 
     # -- collection -------------------------------------------------------------------
     def cases(self, ref: str) -> list[Case]:
@@ -119,6 +121,7 @@ class EvalSession:
             raise ConfigError("no agent to evaluate: set [tool.passline] agent = "
                               "'module:function', --passline-agent, or agent= in the marker")
         trials = self.trials_override or spec.trials or self.settings.trials
+        self.specs.append(spec)
         out = []
         for variant in self.variants:
             for case in self.cases(spec.dataset):
@@ -143,9 +146,16 @@ class EvalSession:
         return self._runner
 
     def start(self, params: Iterable[Param]) -> int:
+        """Start every run (and every scorer's async preparation, e.g. judge calls)."""
         n = 0
         for param in params:
             self.runner.submit(param.job)
+            for scorer in param.spec.scorers:
+                prepare = getattr(scorer, "aprepare", None)
+                if prepare is not None:
+                    self.runner.after(param.job, functools.partial(
+                        _prepare, prepare, case=param.job.case, client=self.runner.client,
+                        trial=param.job.trial))
             n += 1
         return n
 
@@ -250,9 +260,24 @@ class EvalSession:
                                         client.usage_by_purpose.items()}
                 extra["cache"] = {"mode": client.cache.mode, "hits": client.cache.hits,
                                   "misses": client.cache.misses}
+            judges = self.judges()
+            if judges:
+                extra["judges"] = judges
             out[name] = writer.finish(**extra)
             out[name]["_path"] = str(writer.dir)
         self.summaries = out
+        return out
+
+    def judges(self) -> dict[str, Any]:
+        """Calibration of every judge used in this session (shown next to its scores)."""
+        out: dict[str, Any] = {}
+        for spec in self.specs:
+            for scorer in spec.scorers:
+                summary = getattr(scorer, "calibration_summary", None)
+                if summary is not None:
+                    data = summary()
+                    if data:
+                        out[str(data.get("rubric", getattr(scorer, "__name__", "judge")))] = data
         return out
 
     def close(self) -> None:
@@ -270,6 +295,11 @@ def _prompt_snapshot(version: str, root: Path) -> dict[str, str]:
             prompts.glob(f"tools/{version}.json")):
         files[str(path.relative_to(prompts))] = path.read_text(encoding="utf-8")
     return files
+
+
+async def _prepare(prepare: Callable[..., Any], run: AgentRun, *, case: Case, client: Any,
+                   trial: int) -> Any:
+    return await prepare(run, case, client=client, trial=trial)
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

@@ -141,8 +141,11 @@ async def _chat(request: Request, state: _State) -> Response:
             code="model_not_found")
 
     key = hashlib.sha256(raw).hexdigest()
-    attempt = state.attempts[key]
-    state.attempts[key] += 1
+    # attempts are counted per (body, X-Sim-Faults): "503#2" fails the first two attempts of
+    # this request made with this header, whatever was sent before without it
+    attempt_key = f"{key}|{request.headers.get(FAULTS_HEADER, '')}"
+    attempt = state.attempts[attempt_key]
+    state.attempts[attempt_key] += 1
     server_attempt = state.server_attempts
     state.server_attempts += 1
     try:
@@ -242,7 +245,8 @@ def _complete(body: dict[str, Any], fired: set[str], state: _State) -> dict[str,
     completion_tokens = 0
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     for index in range(int(body.get("n", 1))):
-        rng_seed = int(hashlib.sha256(f"{canonical}|{seed}|{index}".encode()).hexdigest()[:15], 16)
+        material = f"{canonical}|{seed if temperature > 0 else ''}|{index}"
+        rng_seed = int(hashlib.sha256(material.encode()).hexdigest()[:15], 16)
         message = dict(brain.respond(body, model=model, rng_seed=rng_seed))
         finish = "tool_calls" if message.get("tool_calls") else "stop"
         if "truncated" in fired:
@@ -258,7 +262,8 @@ def _complete(body: dict[str, Any], fired: set[str], state: _State) -> dict[str,
         choices.append({"index": index, "message": message, "finish_reason": finish,
                         "logprobs": None})
     prompt_tokens = _prompt_tokens(body)
-    digest = hashlib.sha256(f"{canonical}|{seed}".encode()).hexdigest()
+    # at t=0 the seed changes nothing, so it must not change the response id either
+    digest = hashlib.sha256(f"{canonical}|{seed if temperature > 0 else ''}".encode()).hexdigest()
     return {
         "id": f"chatcmpl-sim-{digest[:24]}",
         "object": "chat.completion",

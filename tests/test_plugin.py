@@ -1,0 +1,193 @@
+"""The pytest plugin end to end, through pytester: items, options, records, concurrency."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from passline.records import load_run, read_rows
+from passline.sim import SimConfig, shared_server
+
+pytest_plugins = ["pytester"]
+
+AGENT = '''
+from passline import AgentRun
+
+async def agent(case_input, ctx):
+    if "explode" in case_input["message"]:
+        raise RuntimeError("agent bug on purpose")
+    r = await ctx.client.chat([{"role": "user", "content": case_input["message"]}],
+                              model=ctx.model, trial=ctx.trial)
+    return AgentRun(answer=case_input["message"] + " | " + (r.content or ""), usage=r.usage,
+                    latency_s=r.latency_s)
+'''
+
+EVAL = '''
+import passline
+from passline.scoring import required_facts
+
+@passline.eval("mini@v1", scorers=[required_facts()], trials={trials})
+def test_answers(run, case):
+    assert run.status == "ok"
+'''
+
+
+@pytest.fixture(autouse=True)
+def _run_dir_from_pyproject(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PASSLINE_RUN_DIR", raising=False)
+
+
+def make_project(pytester: pytest.Pytester, n: int = 6, trials: int = 1,
+                 extra_rows: list[dict] | None = None, latency_ms: float = 0) -> Path:
+    rows = [{"id": f"c{i}", "input": {"message": f"hello number {i}"},
+             "expected": {"facts": [f"hello number {i}" if i % 3 else "absent fact"]},
+             "tags": [f"worker:{'a' if i % 2 else 'b'}"]} for i in range(n)]
+    rows += extra_rows or []
+    data = pytester.path / "golden" / "mini" / "v1"
+    data.mkdir(parents=True)
+    (data / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (data / "card.md").write_text("# mini\n")
+    pytester.makepyprojecttoml(f'''
+[tool.passline]
+agent = "myagent:agent"
+model = "sim-1"
+run_dir = "runs"
+sim_latency_ms = {latency_ms}
+
+[tool.pytest.ini_options]
+pythonpath = ["."]
+''')
+    pytester.makepyfile(myagent=AGENT, test_evals=EVAL.format(trials=trials))
+    return pytester.path
+
+
+def only_run(root: Path) -> Path:
+    runs = sorted((root / "runs").iterdir())
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_one_item_per_case_and_trial_with_readable_ids(pytester: pytest.Pytester) -> None:
+    make_project(pytester, n=3, trials=2)
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["test_evals.py::test_answers[[]mini@v1:c0:t0[]]",
+                                 "test_evals.py::test_answers[[]mini@v1:c2:t1[]]",
+                                 "6 tests collected*"])
+
+
+def test_scores_decide_pass_fail_and_records_are_written(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=6)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, failed=2)
+    result.stdout.fnmatch_lines(["*mini@v1:c0*required_facts: missing 1/1 facts: 'absent fact'*",
+                                 "*passline · candidate = sim-1:v2 · 6 results · pass 66.7%*",
+                                 "*worker:a*", "run record: *"])
+    run_dir = only_run(root)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["schema_version"] == 1 and manifest["finished_at"]
+    assert manifest["totals"]["n"] == 6 and manifest["totals"]["passed"] == 4
+    assert manifest["variant"] == {"name": "candidate", "model": "sim-1", "prompts": "v2",
+                                   "params": {}}
+    assert manifest["datasets"]["mini@v1"]["n_cases"] == 6
+    rows = list(read_rows(run_dir))
+    assert sorted(r["case_id"] for r in rows) == [f"c{i}" for i in range(6)]
+    failed = next(r for r in rows if r["case_id"] == "c3")
+    assert failed["status"] == "fail" and failed["scores"][0]["passed"] is False
+    assert failed["run"]["answer"].startswith("hello number 3")
+    assert failed["cost_usd"] > 0 and failed["tokens"] > 0
+    loaded = load_run(run_dir)
+    assert len(loaded.results) == 6 and set(loaded.scores.name) == {"required_facts"}
+
+
+def test_k_selects_cases_and_only_those_run(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=6)
+    result = pytester.runpytest("-k", "c1 or c2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, deselected=4)
+    assert len(list(read_rows(only_run(root)))) == 2
+
+
+def test_last_failed_reruns_only_failures(pytester: pytest.Pytester) -> None:
+    make_project(pytester, n=6)
+    pytester.runpytest().assert_outcomes(passed=4, failed=2)
+    again = pytester.runpytest("--lf")
+    again.assert_outcomes(failed=2)
+    again.stdout.fnmatch_lines(["*rerun previous 2 failures*"])
+
+
+def test_agent_errors_are_item_errors_and_the_session_goes_on(pytester: pytest.Pytester
+                                                              ) -> None:
+    root = make_project(pytester, n=2, extra_rows=[
+        {"id": "boom", "input": {"message": "explode now"}, "expected": {"facts": ["x"]}}])
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*agent run ended with status error: RuntimeError: agent bug*"])
+    boom = next(r for r in read_rows(only_run(root)) if r["case_id"] == "boom")
+    assert boom["status"] == "error" and "agent bug on purpose" in boom["run"]["error"]
+
+
+def test_two_variants_in_one_session_write_two_runs(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=3)
+    result = pytester.runpytest("--passline-variant", "base=sim-1:v1", "--passline-variant",
+                                "cand=sim-2:v2", "-p", "no:cacheprovider", "-v")
+    result.stdout.fnmatch_lines(["*test_answers[[]base:mini@v1:c1:t0[]] PASSED*",
+                                 "*test_answers[[]cand:mini@v1:c1:t0[]] PASSED*"])
+    runs = sorted(p.name for p in (root / "runs").iterdir())
+    assert [r.rsplit("-", 1)[-1] for r in runs] == ["base", "cand"]
+
+
+def test_runs_execute_concurrently(pytester: pytest.Pytester) -> None:
+    make_project(pytester, n=20, latency_ms=150)
+    sim = shared_server(SimConfig(latency_ms=150))
+    sim.reset_stats()
+    result = pytester.runpytest("--passline-concurrency", "10", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=13, failed=7)
+    assert sim.stats()["max_in_flight"] == 10
+    assert result.duration < 20 * 0.15 / 2  # far faster than one at a time
+
+
+def test_shards_partition_the_cases_and_merge_back(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=10)
+    pytester.runpytest("--passline-shard", "1/2", "-p", "no:cacheprovider")
+    pytester.runpytest("--passline-shard", "2/2", "-p", "no:cacheprovider")
+    shards = sorted((root / "runs").iterdir())
+    ids = [sorted(r["case_id"] for r in read_rows(s)) for s in shards]
+    assert not set(ids[0]) & set(ids[1]) and len(ids[0]) + len(ids[1]) == 10
+    from passline.cli import main
+
+    assert main(["merge", *map(str, shards), "--out", str(root / "merged")]) == 0
+    merged = [r["case_id"] for r in read_rows(root / "merged")]
+    assert merged == sorted(merged) and len(merged) == 10
+    again = root / "merged2"
+    main(["merge", *map(str, reversed(shards)), "--out", str(again)])
+    strip = [{k: v for k, v in r.items() if k != "run_id"} for r in read_rows(again)]
+    assert strip == [{k: v for k, v in r.items() if k != "run_id"}
+                     for r in read_rows(root / "merged")]
+
+
+def test_xdist_workers_send_rows_to_the_controller(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=8)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5, failed=3)
+    rows = list(read_rows(only_run(root)))
+    assert sorted(r["case_id"] for r in rows) == [f"c{i}" for i in range(8)]
+
+
+def test_unknown_dataset_is_a_clear_usage_error(pytester: pytest.Pytester) -> None:
+    make_project(pytester)
+    pytester.makepyfile(test_bad='''
+import passline
+@passline.eval("nope@v9")
+def test_x(run):
+    pass
+''')
+    result = pytester.runpytest("test_bad.py")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error: nothing runs
+    result.stdout.fnmatch_lines(["*passline: no golden dataset 'nope'*create golden/nope/v1*"])
+
+
+def test_plain_pytest_sessions_are_untouched(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+    assert not (pytester.path / "reports").exists()
