@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+# pytester's in-process runs drop modules first imported inside them; C extensions such as
+# numpy cannot be imported twice, so the ones the gate needs are imported up front
+import numpy  # noqa: F401
 import pytest
+import scipy.stats  # noqa: F401
 
 from passline.records import load_run, read_rows
 from passline.sim import SimConfig, shared_server
@@ -191,3 +195,40 @@ def test_plain_pytest_sessions_are_untouched(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
     assert not (pytester.path / "reports").exists()
+
+
+def test_exitfirst_stops_early_and_records_only_what_ran(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=12)
+    result = pytester.runpytest("-x", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)  # c0 fails first
+    rows = list(read_rows(only_run(root)))
+    assert [r["case_id"] for r in rows] == ["c0"]
+
+
+GATED_AGENT = '''
+import os
+from passline import AgentRun
+
+async def agent(case_input, ctx):
+    r = await ctx.client.chat([{"role": "user", "content": case_input["message"]}],
+                              model=ctx.model, trial=ctx.trial)
+    broken = os.environ.get("BREAK_AGENT") == "1"
+    answer = "nothing useful" if broken else case_input["message"]
+    return AgentRun(answer=answer, usage=r.usage, latency_s=r.latency_s)
+'''
+
+
+def test_baseline_option_makes_the_gate_verdict_the_exit_code(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(pytester, n=40)
+    pytester.makepyfile(myagent=GATED_AGENT)
+    first = pytester.runpytest("-p", "no:cacheprovider")
+    assert first.ret == 1  # some cases fail, as evals do
+    baseline = only_run(root)
+    same = pytester.runpytest("--passline-baseline", str(baseline), "-p", "no:cacheprovider")
+    assert same.ret == 0  # failing cases alone do not fail a gated run: the verdict does
+    same.stdout.fnmatch_lines(["*passline gate: PASS*"])
+    monkeypatch.setenv("BREAK_AGENT", "1")
+    worse = pytester.runpytest("--passline-baseline", str(baseline), "-p", "no:cacheprovider")
+    assert worse.ret == 1
+    worse.stdout.fnmatch_lines(["*passline gate: REGRESSED*", "*pass rate*"])

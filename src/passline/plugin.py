@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -67,18 +68,27 @@ def _session(config: pytest.Config) -> EvalSession:
         from passline.settings import Settings
 
         cli = {name: config.getoption(f"passline_{name}") for name in SETTING_OPTIONS}
-        settings = Settings.resolve(cli, root=config.rootpath)
+        root = _project_root(config)
+        settings = Settings.resolve(cli, root=root)
         variants = [Variant.parse(v) for v in config.getoption("passline_variant")] or [
             Variant("candidate", settings.model, settings.prompts)]
         names = [v.name for v in variants]
         if len(set(names)) != len(names):
             raise pytest.UsageError(f"--passline-variant names must be unique, got {names}")
-        session = EvalSession(settings, root=config.rootpath, variants=variants,
+        session = EvalSession(settings, root=root, variants=variants,
                               trials_override=config.getoption("passline_trials"),
                               shard=parse_shard(config.getoption("passline_shard")),
                               worker=hasattr(config, "workerinput"))
         config.stash[SESSION_KEY] = session
     return session
+
+
+def _project_root(config: pytest.Config) -> Path:
+    """Where pyproject.toml, golden/ and reports/ are: the config file's folder, else the
+    invocation folder (pytest's rootdir can drift upwards when an option value is a path)."""
+    if config.inipath is not None:
+        return Path(config.inipath).parent
+    return Path(config.invocation_params.dir)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -10,6 +10,7 @@ and cost accounting, and the record/replay cache. It is safe to use from several
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -133,11 +134,14 @@ class ModelClient:
             start = time.perf_counter()
             try:
                 async with state.global_limit, state.model_limit(model, settings):
-                    completion = await asyncio.wait_for(
-                        client.chat.completions.create(
+                    # the raw response skips building and re-dumping pydantic models: we
+                    # want the JSON anyway (for the cache), and it saves client CPU per call
+                    raw = await asyncio.wait_for(
+                        client.chat.completions.with_raw_response.create(
                             **request, timeout=timeout,
                             extra_headers=dict(extra_headers) if extra_headers else None),
                         timeout=timeout + 5)
+                    data = json.loads(raw.text)
             except (openai.APITimeoutError, TimeoutError) as exc:
                 last_error, last_kind = exc, "timeout"
                 log.info("model %s timed out after %.1fs (attempt %d)", model, timeout, attempt + 1)
@@ -153,8 +157,10 @@ class ModelClient:
             except openai.APIConnectionError as exc:
                 last_error, last_kind = exc, "connection error"
                 continue
+            except json.JSONDecodeError as exc:  # a proxy's HTML error page, a cut body...
+                last_error, last_kind = exc, "unparseable response"
+                continue
             latency = time.perf_counter() - start
-            data = completion.model_dump(mode="json", exclude_unset=True)
             result = self._result(data, model, latency_s=latency, cached=False,
                                   attempts=attempt + 1, key=key)
             malformed = _malformed_reason(result, json_expected)

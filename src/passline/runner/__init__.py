@@ -78,6 +78,12 @@ class Progress:
     errors: int = 0
     cost_usd: float = 0.0
     started: float = dataclasses.field(default_factory=time.perf_counter)
+    last_done: float = 0.0
+
+    @property
+    def wall_s(self) -> float:
+        """Seconds from the first submitted run to the last finished one."""
+        return max(0.0, self.last_done - self.started) if self.done else 0.0
 
     @property
     def eta_s(self) -> float | None:
@@ -124,6 +130,8 @@ class Runner:
         with self._lock:
             future = self._futures.get(job.key)
             if future is None:
+                if not self._futures:
+                    self.progress.started = time.perf_counter()
                 if job.agent not in self._agents:
                     self._agents[job.agent] = resolve_agent(job.agent)
                 future = asyncio.run_coroutine_threadsafe(self._run(job), self._loop)
@@ -159,6 +167,7 @@ class Runner:
             run = await self._execute(job)
         with self._lock:
             self.progress.done += 1
+            self.progress.last_done = time.perf_counter()
             self.progress.cost_usd += run.usage.cost_usd
             if run.status in (RunStatus.ERROR, RunStatus.TIMEOUT):
                 self.progress.errors += 1

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import statistics
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,7 @@ class EvalSession:
         self.summaries: dict[str, dict[str, Any]] = {}
         self.rows_by_variant: dict[str, list[dict[str, Any]]] = {}
         self.specs: list[EvalSpec] = []
+        self._t0 = time.perf_counter()
 
     # -- collection -------------------------------------------------------------------
     def cases(self, ref: str) -> list[Case]:
@@ -253,7 +255,10 @@ class EvalSession:
         out = {}
         for name, writer in self._writers.items():
             writer.manifest["datasets"] = dict(self._fingerprints)
-            extra: dict[str, Any] = {}
+            extra: dict[str, Any] = {"timings": {
+                "session_wall_s": round(time.perf_counter() - self._t0, 3),
+                "runs_wall_s": round(self._runner.progress.wall_s, 3) if self._runner else None,
+                "runs": self._runner.progress.done if self._runner else 0}}
             if self._runner is not None and self._runner._client is not None:
                 client = self._runner._client
                 extra["model_calls"] = {k: v.to_dict() for k, v in
