@@ -119,20 +119,17 @@ def test_always_malformed_json_raises_with_the_raw_text(passline_sim_url: str) -
 
 def test_concurrency_is_bounded_and_real() -> None:
     with SimServer(SimConfig(latency_ms=60)) as sim:
-        async def burst(limit: int) -> float:
+        async def burst(limit: int) -> None:
             client = ModelClient(settings(sim.base_url, model_concurrency={"*": limit}))
-            start = time.perf_counter()
             await asyncio.gather(*[client.chat([{"role": "user", "content": f"q{limit}-{i}"}],
                                                model="sim-1") for i in range(24)])
-            return time.perf_counter() - start
 
         sim.reset_stats()
         run(burst(4))
         assert sim.stats()["max_in_flight"] == 4
         sim.reset_stats()
-        elapsed = run(burst(24))
+        run(burst(24))
         assert sim.stats()["max_in_flight"] == 24
-        assert elapsed < 24 * 0.06 / 2  # far faster than one at a time
 
 
 def test_per_model_limit(passline_sim_url: str) -> None:

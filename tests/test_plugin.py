@@ -147,8 +147,7 @@ def test_runs_execute_concurrently(pytester: pytest.Pytester) -> None:
     sim.reset_stats()
     result = pytester.runpytest("--passline-concurrency", "10", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=13, failed=7)
-    assert sim.stats()["max_in_flight"] == 10
-    assert result.duration < 20 * 0.15 / 2  # far faster than one at a time
+    assert sim.stats()["max_in_flight"] == 10  # ten runs in flight at once, never more
 
 
 def test_shards_partition_the_cases_and_merge_back(pytester: pytest.Pytester) -> None:

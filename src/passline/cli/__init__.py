@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = [
     "passline.cli.sim",
     "passline.cli.golden",
     "passline.cli.runs",
+    "passline.cli.report",
     "passline.cli.gate",
     "passline.cli.baseline",
     "passline.cli.config",

@@ -1,0 +1,105 @@
+"""How fast is the HTML report at scale? Generation time, file sizes, Chromium load time.
+
+Writes two synthetic 10,000-case runs (traces of 7 spans, 2 tool calls, 2-3 scores per
+case), then prints
+  * seconds for build_report() in full (reading both runs, compare + gate, rendering),
+  * seconds for build_report() given a precomputed comparison and verdict (what the
+    pytest plugin does, having compared already) and for compare() alone,
+  * the sizes of index.html, summary.md and junit.xml,
+  * in the system Chromium: ms to DOMContentLoaded, ms until the first page of cases is
+    rendered (performance.now() recorded by the page's script), and ms to expand a case.
+
+    .venv/bin/python bench/bench_report.py [--n-cases 10000] [--trials 1] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from passline.compare import compare, gate, load_policy
+from passline.report import build_report
+from passline.report._synthetic import write_synthetic_runs
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def browser_times(index: Path, repeat: int) -> dict[str, float] | None:
+    if not Path(CHROMIUM).exists():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, list[float]] = {"dcl": [], "rendered": [], "expand": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for _ in range(repeat):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(index.resolve().as_uri(), wait_until="domcontentloaded")
+            page.wait_for_selector("html[data-rendered-ms]")
+            nav = page.evaluate("performance.getEntriesByType('navigation')[0]"
+                                ".domContentLoadedEventEnd")
+            out["dcl"].append(float(nav))
+            out["rendered"].append(float(page.get_attribute("html", "data-rendered-ms")))
+            t = time.perf_counter()
+            page.click("#case-list .case-row >> nth=0")
+            page.wait_for_selector(".detail")
+            out["expand"].append((time.perf_counter() - t) * 1000)
+            page.close()
+        browser.close()
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-cases", type=int, default=10_000)
+    ap.add_argument("--trials", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t = time.perf_counter()
+        runs = write_synthetic_runs(root, n_cases=args.n_cases, trials=args.trials,
+                                    n_regressed=args.n_cases // 30,
+                                    n_improved=args.n_cases // 60, n_errored=20)
+        print(f"wrote 2 runs x {args.n_cases} cases x {args.trials} trial(s) in "
+              f"{time.perf_counter() - t:.1f} s "
+              f"({(runs.candidate / 'results.jsonl').stat().st_size / 1e6:.1f} MB per run)")
+        out = root / "report"
+        full, paths = timed(lambda: build_report(runs.baseline, runs.candidate, out),
+                            args.repeat)
+        cmp_s, comparison = timed(lambda: compare(runs.baseline, runs.candidate),
+                                  args.repeat)
+        verdict = gate(comparison, load_policy())
+        given, _ = timed(lambda: build_report(runs.baseline, runs.candidate, out,
+                                              comparison=comparison, verdict=verdict),
+                         args.repeat)
+        print(f"build_report, full (read + compare + gate + render): {full:.2f} s")
+        print(f"build_report, comparison given:                      {given:.2f} s")
+        print(f"compare() alone, from the run directories:           {cmp_s:.2f} s")
+        for name in ("index_html", "summary_md", "junit_xml"):
+            size = getattr(paths, name).stat().st_size
+            print(f"{getattr(paths, name).name:<11} {size / 1e6:8.2f} MB")
+        times = browser_times(paths.index_html, args.repeat)
+        if times is None:
+            print(f"{CHROMIUM} missing: no browser timings")
+        else:
+            print(f"Chromium: DOMContentLoaded {times['dcl']:.0f} ms, first page rendered "
+                  f"{times['rendered']:.0f} ms, expand a case {times['expand']:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""``passline report BASELINE CANDIDATE``: write the HTML report, summary.md and junit.xml."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write the side-by-side HTML report, summary.md and junit.xml for two runs",
+        description="Compare CANDIDATE against BASELINE and write index.html (open it from "
+        "disk), summary.md (for a pull-request comment) and junit.xml (for CI test views). "
+        "BASELINE is a run directory, a baseline file or the NAME of a saved baseline. "
+        "Exits 0 whatever the verdict: `passline gate` is the gate.",
+    )
+    p.add_argument("baseline", metavar="BASELINE")
+    p.add_argument("candidate", metavar="CANDIDATE", help="run directory")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output directory (default reports/<candidate run id>-vs-<baseline "
+                   "run id>/)")
+    p.add_argument("--title", default=None, help="report title (default: the variant names)")
+    p.add_argument("--history", default=None, metavar="DIR",
+                   help="runs to draw the pass-rate trend from (default: the candidate's "
+                   "parent folder)")
+    p.add_argument("--baselines-dir", default="reports/baselines",
+                   help="where named baselines live (default reports/baselines)")
+    p.set_defaults(func=run)
+
+
+def _slug(text: str) -> str:
+    """A run id made safe as one path component."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "run"
+
+
+def default_out_dir(baseline: str, candidate: str) -> Path:
+    """reports/<candidate run id>-vs-<baseline run id> (ids from manifests when readable)."""
+    def run_id(source: str) -> str:
+        path = Path(source)
+        if path.is_dir():
+            from passline.compare import read_manifest
+            from passline.errors import RecordError
+
+            try:
+                return str(read_manifest(path).get("run_id") or path.name)
+            except RecordError:
+                return path.name
+        return path.stem
+
+    return Path("reports") / f"{_slug(run_id(candidate))}-vs-{_slug(run_id(baseline))}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from passline.cli.gate import resolve_source
+    from passline.report import build_report
+
+    baseline = resolve_source(args.baseline, args.baselines_dir)
+    candidate = resolve_source(args.candidate, args.baselines_dir)
+    out = Path(args.out) if args.out else default_out_dir(baseline, candidate)
+    paths = build_report(baseline, candidate, out, title=args.title, history_root=args.history)
+    print(f"index.html: {paths.index_html}")
+    print(f"summary.md: {paths.summary_md}")
+    print(f"junit.xml:  {paths.junit_xml}")
+    verdict = paths.verdict
+    if verdict is not None:
+        first = verdict.reasons[0] if verdict.reasons else ""
+        print(f"verdict: {verdict.status.upper()}" + (f" ({first})" if first else ""))
+    return 0

@@ -1,0 +1,73 @@
+"""Render index.html: jinja2 (autoescape on) plus the inline stylesheet and script, with a
+Content-Security-Policy that allows exactly those two inline blocks by hash."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+from importlib import resources
+from typing import Any
+
+from passline.errors import InfrastructureError
+from passline.report._format import visible_controls
+
+
+def csp_hash(text: str) -> str:
+    """The CSP source expression allowing one inline block: ``'sha256-<base64>'``."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(css: str, js: str) -> str:
+    """No network at all: only the page's own inline style and script may run."""
+    return (f"default-src 'none'; style-src {csp_hash(css)}; script-src {csp_hash(js)}; "
+            "img-src data:; base-uri 'none'; form-action 'none'")
+
+
+@functools.cache
+def static_text(name: str) -> str:
+    """A file of passline/report/static (the page's stylesheet and script)."""
+    try:
+        return (resources.files("passline.report") / "static" / name).read_text(encoding="utf-8")
+    except OSError as exc:  # a broken install (package data missing)
+        raise InfrastructureError(
+            f"passline/report/static/{name} is missing from the installed package ({exc}); "
+            "reinstall passline") from exc
+
+
+def _finalize(value: Any) -> Any:
+    """Applied to every ``{{ value }}`` before escaping: bidi controls made visible."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_controls(value)
+    return value
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        finalize=_finalize,
+        loader=jinja2.PackageLoader("passline.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render_index(context: dict[str, Any], data_json: str) -> str:
+    """The report page. ``data_json`` must already be escaped for a script element
+    (see :func:`passline.report._payload.cases_json`)."""
+    from markupsafe import Markup
+
+    css = static_text("report.css")
+    js = static_text("report.js")
+    template = environment().get_template("index.html.j2")
+    return template.render(**context, css=Markup(css), js=Markup(js),
+                           csp=Markup(content_security_policy(css, js)),
+                           data_json=Markup(data_json))

@@ -1,0 +1,288 @@
+"""The per-case data of the report: one compact JSON object per (eval, case), both sides.
+
+The HTML renders the summary server-side and ships cases as JSON that the page's script
+paginates and expands lazily, so a 10,000-case report stays fast. Keys are short on purpose
+(they repeat 10,000 times); docs/report.md lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from passline.compare import CaseSummary, Comparison
+from passline.report._sides import NOT_RECORDED, CaseKey, ReportSide, input_of
+
+MAX_ANSWER_CHARS = 8000
+MAX_INPUT_CHARS = 4000
+MAX_ARGS_CHARS = 2000
+MAX_EXPLANATION_CHARS = 2000
+MAX_SPANS = 400
+MAX_TOOL_CALLS = 100
+SCORE_EPS = 1e-9
+
+# category of a case in the per-case view (the filter buttons)
+REGRESSION, IMPROVEMENT, CHANGED, SAME = "regression", "improvement", "changed", "same"
+ONLY_BASELINE, ONLY_CANDIDATE = "only-baseline", "only-candidate"
+
+
+def _num(x: Any, digits: int = 4) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return 0.0
+    return round(v, digits) if math.isfinite(v) else 0.0
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"… [{len(text) - limit} more characters not shown]"
+
+
+def input_text(value: Any) -> str:
+    """The case input as a reader sees it: the user message, else pretty JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        msg = value.get("message")
+        if isinstance(msg, str) and len(value) == 1:
+            return _clip(msg, MAX_INPUT_CHARS)
+        msgs = value.get("messages")
+        if isinstance(msgs, list) and len(value) == 1:
+            lines = [f"{m.get('role', '?')}: {m.get('content', '')}" if isinstance(m, Mapping)
+                     else str(m) for m in msgs]
+            return _clip("\n".join(lines), MAX_INPUT_CHARS)
+    if isinstance(value, str):
+        return _clip(value, MAX_INPUT_CHARS)
+    return _clip(json.dumps(value, ensure_ascii=False, default=str), MAX_INPUT_CHARS)
+
+
+def _expected(value: Any) -> Any:
+    """The expected block as data (the page pretty-prints it), clipped when huge."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        return _clip(value, MAX_INPUT_CHARS)
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) > MAX_INPUT_CHARS:
+        return _clip(text, MAX_INPUT_CHARS)
+    return value
+
+
+_SHORT = (str, int, float, bool, type(None))
+
+
+def _args(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return {} if value is None else {"(arguments)": str(value)[:MAX_ARGS_CHARS]}
+    if len(value) <= 8 and all(type(v) in _SHORT and (type(v) is not str or len(v) < 200)
+                               for v in value.values()):
+        return value  # the common case: a few short scalars, nothing to clip
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) > MAX_ARGS_CHARS:
+        return {"(truncated)": text[:MAX_ARGS_CHARS]}
+    return json.loads(text) if _needs_roundtrip(value) else dict(value)
+
+
+def _needs_roundtrip(value: Mapping[str, Any]) -> bool:
+    """True when values are not plain JSON (so json.dumps(default=str) normalises them)."""
+    return any(not isinstance(v, str | int | float | bool | type(None)) for v in value.values())
+
+
+def _start_key(s: Mapping[str, Any]) -> tuple[float, str]:
+    start = s.get("start_s")
+    return (start if isinstance(start, int | float) else 0.0, str(s.get("span_id")))
+
+
+def span_order(spans: Sequence[Mapping[str, Any]]) -> list[tuple[int, Mapping[str, Any]]]:
+    """(depth, span) depth-first in start order, as :func:`passline.trace.span_tree` but on
+    serialised spans (building Span objects for 200,000 spans is the slow part)."""
+    ids = {s.get("span_id") for s in spans}
+    children: dict[Any, list[Mapping[str, Any]]] = {}
+    for s in sorted(spans, key=_start_key):
+        parent = s.get("parent_id")
+        children.setdefault(parent if parent in ids else None, []).append(s)
+    out: list[tuple[int, Mapping[str, Any]]] = []
+    stack: list[tuple[int, Mapping[str, Any]]] = [(0, s) for s in
+                                                  reversed(children.get(None, []))]
+    seen: set[Any] = set()
+    while stack:
+        depth, span = stack.pop()
+        sid = span.get("span_id")
+        if sid in seen:  # a cycle in parent ids: draw each span once
+            continue
+        seen.add(sid)
+        out.append((depth, span))
+        kids = children.get(sid)
+        if kids:
+            stack.extend((depth + 1, c) for c in reversed(kids))
+    return out
+
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _spans_fast(order: list[tuple[int, Mapping[str, Any]]]) -> list[list[Any]]:
+    """Compact spans for well-formed records; raises TypeError on anything odd."""
+    out = []
+    for depth, s in order:
+        u = s.get("usage") or _EMPTY
+        attrs = s.get("attributes")
+        err = attrs.get("error") if attrs else None
+        out.append([depth, s["kind"], s["name"], round(s["end_s"] - s["start_s"], 4),
+                    (u.get("prompt_tokens") or 0) + (u.get("completion_tokens") or 0),
+                    round(u.get("cost_usd") or 0.0, 7), s.get("status", "ok"),
+                    None if err is None else _clip(str(err), 500)])
+    return out
+
+
+def _span(depth: int, s: Mapping[str, Any]) -> list[Any]:
+    """Compact span, careful about malformed values (the slow path)."""
+    usage = s.get("usage") or {}
+    usage = usage if isinstance(usage, Mapping) else {}
+    tokens = int(_num(usage.get("prompt_tokens"))) + int(_num(usage.get("completion_tokens")))
+    attrs = s.get("attributes") or {}
+    err = attrs.get("error") if isinstance(attrs, Mapping) else None
+    return [depth, str(s.get("kind", "")), str(s.get("name", "")),
+            _num(_num(s.get("end_s"), 6) - _num(s.get("start_s"), 6), 4), tokens,
+            _num(usage.get("cost_usd"), 7), str(s.get("status", "ok")),
+            None if err is None else _clip(str(err), 500)]
+
+
+def _score(s: Mapping[str, Any]) -> list[Any]:
+    details = s.get("details") or {}
+    rationale = details.get("rationale") if isinstance(details, Mapping) else None
+    return [str(s.get("name", "")), _num(s.get("value")), bool(s.get("passed")),
+            _clip(str(s.get("explanation") or ""), MAX_EXPLANATION_CHARS),
+            None if rationale is None else _clip(str(rationale), MAX_EXPLANATION_CHARS)]
+
+
+def trial_payload(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One trial of one side, compact: answer, tool calls, scores, trace, figures."""
+    run = row.get("run") or {}
+    calls = list(run.get("tool_calls") or ())[:MAX_TOOL_CALLS]
+    spans = list(run.get("trace") or ())
+    order = span_order(spans)[:MAX_SPANS]
+    try:
+        compact_spans = _spans_fast(order)
+    except (TypeError, KeyError, AttributeError):
+        compact_spans = [_span(d, s) for d, s in order]
+    error = row.get("error") or run.get("error")
+    return {
+        "n": int(row.get("trial") or 0),
+        "st": str(row.get("status", "")),
+        "rs": str(run.get("status", "")) if run else "",
+        "a": _clip(str(run.get("answer") or ""), MAX_ANSWER_CHARS),
+        "tc": [[str(t.get("name", "")), _args(t.get("arguments")),
+                None if t.get("error") is None else _clip(str(t.get("error")), 500),
+                t.get("worker")] for t in calls],
+        "sc": [_score(s) for s in row.get("scores") or ()],
+        "sp": compact_spans,
+        "spn": len(spans),
+        "e": None if not error else _clip(str(error), 2000),
+        "g": run.get("guardrail"),
+        "cost": _num(row.get("cost_usd"), 7),
+        "tok": int(row.get("tokens") or 0),
+        "lat": _num(row.get("latency_s"), 3),
+    }
+
+
+def _side(summary: CaseSummary | None, trials: list[dict[str, Any]] | None) -> Any:
+    if summary is None:
+        return None
+    return {
+        "o": "".join({"pass": "p", "fail": "f", "error": "e"}.get(o, "?")
+                     for o in summary.outcomes),
+        "pr": _num(summary.pass_rate),
+        "s": _num(summary.score),
+        "cost": _num(summary.cost_usd, 7),
+        "tok": _num(summary.tokens, 1),
+        "lat": _num(summary.latency_s, 3),
+        "tr": trials,
+    }
+
+
+def case_order(base: ReportSide, cand: ReportSide, comparison: Comparison
+               ) -> list[tuple[CaseKey, str]]:
+    """Every (eval, case) of either side with its category, most interesting first:
+    regressions and improvements in the comparison's severity order, then other changes
+    (largest score change first), then cases only in one run, then the rest."""
+    ranked = [(c.key, REGRESSION if c.kind == "regression" else IMPROVEMENT)
+              for c in comparison.changes]
+    ranked.sort(key=lambda kc: 0 if kc[1] == REGRESSION else 1)  # stable: keeps severity
+    seen = {k for k, _ in ranked}
+    changed: list[tuple[float, CaseKey]] = []
+    same: list[CaseKey] = []
+    for key in sorted(base.summaries.keys() & cand.summaries.keys()):
+        if key in seen:
+            continue
+        b, c = base.summaries[key], cand.summaries[key]
+        delta = abs(c.score - b.score)
+        if delta > SCORE_EPS or abs(c.pass_rate - b.pass_rate) > SCORE_EPS:
+            changed.append((-delta, key))
+        else:
+            same.append(key)
+    changed.sort()
+    only_b = sorted(base.summaries.keys() - cand.summaries.keys())
+    only_c = sorted(cand.summaries.keys() - base.summaries.keys())
+    return (ranked + [(k, CHANGED) for _, k in changed] + [(k, ONLY_BASELINE) for k in only_b]
+            + [(k, ONLY_CANDIDATE) for k in only_c] + [(k, SAME) for k in same])
+
+
+def build_cases(base: ReportSide, cand: ReportSide, comparison: Comparison,
+                must_pass_tag: str = "must-pass") -> list[dict[str, Any]]:
+    """The per-case payload, ordered by :func:`case_order`."""
+    flaky = {(f.eval, f.case_id, f.side) for f in comparison.flaky}
+    out: list[dict[str, Any]] = []
+    for index, (key, category) in enumerate(case_order(base, cand, comparison)):
+        bs, cs = base.summaries.get(key), cand.summaries.get(key)
+        any_summary = cs or bs
+        assert any_summary is not None
+        recorded = cand.io.get(key) or base.io.get(key)
+        raw_input = input_of(recorded)
+        tags = sorted(set(bs.tags if bs else ()) | set(cs.tags if cs else ()))
+        out.append({
+            "i": index,
+            "e": key[0],
+            "id": key[1],
+            "d": any_summary.dataset_label,
+            "t": tags,
+            "cat": category,
+            "mp": must_pass_tag in tags,
+            "fl": [(key[0], key[1], "baseline") in flaky, (key[0], key[1], "candidate") in flaky],
+            "err": bool((bs and bs.n_errors) or (cs and cs.n_errors)),
+            "in": None if raw_input is NOT_RECORDED else input_text(raw_input),
+            "x": _expected(recorded[1] if recorded else None),
+            "b": _side(bs, None if base.trials is None else base.trials.get(key, [])),
+            "c": _side(cs, None if cand.trials is None else cand.trials.get(key, [])),
+        })
+    return out
+
+
+def cases_json(cases: list[dict[str, Any]], meta: Mapping[str, Any]) -> str:
+    """The JSON text for ``<script type="application/json">``, escaped for HTML the way
+    jinja's ``|tojson`` does (``<``, ``>``, ``&`` and ``'`` as \\u escapes), so no data can
+    close the script element or start markup."""
+    doc = {"meta": dict(meta), "cases": cases}
+    try:
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str,
+                          allow_nan=False)
+    except ValueError:  # a NaN/inf inside recorded data (e.g. tool arguments)
+        text = json.dumps(_finite(doc), ensure_ascii=False, separators=(",", ":"), default=str,
+                          allow_nan=False)
+    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("'", "\\u0027"))
+
+
+def _finite(value: Any) -> Any:
+    """Replace non-finite floats (which JSON.parse rejects) by their names as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

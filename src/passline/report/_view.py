@@ -1,0 +1,195 @@
+"""The template context of index.html: the comparison and verdict turned into display rows.
+
+Everything here is plain strings and numbers; the template escapes them all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from passline.compare import CaseChange, Comparison, MetricResult, Verdict
+from passline.report import _format as fmt
+from passline.report._sides import CaseKey, ReportSide
+
+MAX_LISTED_CHANGES = 100  # per list in the summary sections; the case view holds them all
+MAX_LISTED_FLAKY = 50
+MAX_SLICE_ROWS = 200
+FILTERS = (("all", "all"), ("regressed", "regressed"), ("improved", "improved"),
+           ("changed", "changed"), ("flaky", "flaky"), ("error", "errors"))
+VERDICT_LABELS = {"regressed": "REGRESSED", "improved": "IMPROVED", "pass": "PASS"}
+
+
+def case_reason(case: Mapping[str, Any] | None, limit: int = 160) -> str:
+    """One line on why a case fails in the candidate: its error or failing scores."""
+    side = (case or {}).get("c") or {}
+    for trial in side.get("tr") or ():
+        if trial["st"] == "pass":
+            continue
+        if trial.get("e"):
+            return fmt.clip(f"error: {trial['e']}", limit)
+        failing = [f"{s[0]}: {s[3]}" if s[3] else s[0] for s in trial["sc"] if not s[2]]
+        if failing:
+            return fmt.clip("; ".join(failing), limit)
+        return fmt.clip(f"status {trial['st']}", limit)
+    return ""
+
+
+def _when(value: Any) -> str:
+    text = str(value or "")
+    return text[:16].replace("T", " ") if text else "—"
+
+
+def _side_view(side: ReportSide, css: str) -> dict[str, Any]:
+    variant = side.variant
+    totals = dict(side.manifest.get("totals") or {})
+    summaries = side.summaries.values()
+    n = len(side.summaries)
+    cost = totals.get("cost_usd")
+    if cost is None:
+        cost = sum(s.cost_usd * s.n_trials for s in summaries)
+    tokens = totals.get("tokens")
+    if tokens is None:
+        tokens = sum(s.tokens * s.n_trials for s in summaries)
+    judge = totals.get("judge_cost_usd") or 0.0
+    cost_text = fmt.money(cost) + (f" (+{fmt.money(judge)} judge)" if judge else "")
+    lat = (f"{fmt.seconds(totals['latency_p50_s'])} / {fmt.seconds(totals['latency_p95_s'])}"
+           if "latency_p50_s" in totals and "latency_p95_s" in totals else "—")
+    trials = side.manifest.get("trials")
+    if not isinstance(trials, int):
+        trials = max((s.n_trials for s in summaries), default=0)
+    return {
+        "role": side.role, "css": css, "kind": side.kind, "label": side.label,
+        "variant": str(variant.get("name") or "—"), "model": str(variant.get("model") or "—"),
+        "prompts": str(variant.get("prompts") or "—"), "n_cases": f"{n:,}", "trials": trials,
+        "created_at": _when(side.manifest.get("created_at")), "cost": cost_text,
+        "tokens": fmt.integer(tokens), "latency": lat,
+    }
+
+
+def metric_row(m: MetricResult, alpha: float) -> dict[str, Any]:
+    ci = (f"{fmt.metric_delta(m.name, m.delta_kind, m.ci_low, unit=False)} .. "
+          f"{fmt.metric_delta(m.name, m.delta_kind, m.ci_high)}"
+          if fmt.finite(m.ci_low) and fmt.finite(m.ci_high) else "n/a")
+    if m.significant:
+        note = f"{m.direction} (significant at α={alpha:g})"
+    else:
+        note = "no significant change"
+        if fmt.finite(m.mde) and m.mde > 0:
+            note += f"; could detect ±{fmt.metric_delta(m.name, m.delta_kind, m.mde).lstrip('+')}"
+    if m.design_effect is not None and math.isfinite(m.design_effect) and m.design_effect > 1.05:
+        note += f"; design effect {m.design_effect:.2f}"
+    return {
+        "name": m.name, "label": fmt.METRIC_LABELS.get(m.name, m.name),
+        "baseline": fmt.metric_value(m.name, m.baseline),
+        "candidate": fmt.metric_value(m.name, m.candidate),
+        "delta": fmt.metric_delta(m.name, m.delta_kind, m.delta), "ci": ci,
+        "p": fmt.p_value(m.p_value), "test": fmt.TEST_LABELS.get(m.test, m.test),
+        "n": f"{m.n_pairs:,}", "direction": m.direction, "note": note,
+    }
+
+
+def _change_view(c: CaseChange, index: int, case: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        "index": index, "case_id": c.case_id, "eval": c.eval, "must_pass": c.must_pass,
+        "outcomes_b": fmt.outcomes(c.baseline_outcomes),
+        "outcomes_c": fmt.outcomes(c.candidate_outcomes),
+        "score_b": f"{c.baseline_score:.2f}", "score_c": f"{c.candidate_score:.2f}",
+        "reason": case_reason(case) if c.kind == "regression" else "",
+    }
+
+
+def _judges(base: ReportSide, cand: ReportSide) -> list[dict[str, Any]]:
+    rows = []
+    for side in (cand, base):
+        judges = side.manifest.get("judges") or {}
+        if not isinstance(judges, Mapping):
+            continue
+        for rubric in sorted(judges, key=str):
+            j = judges[rubric] if isinstance(judges[rubric], Mapping) else {}
+
+            def num(key: str, j: Mapping[str, Any] = j) -> str:
+                v = j.get(key)
+                return f"{v:.2f}" if fmt.finite(v) else "—"
+
+            bias = j.get("position_bias_rate")
+            rows.append({"rubric": str(rubric), "side": side.role, "accuracy": num("accuracy"),
+                         "kappa": num("kappa"), "weighted_kappa": num("weighted_kappa"),
+                         "n": fmt.integer(j.get("n")) if fmt.finite(j.get("n")) else "—",
+                         "position_bias": fmt.pct(bias) if fmt.finite(bias) else "—",
+                         "trusted": bool(j.get("trusted"))})
+    return rows
+
+
+def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base: ReportSide,
+                  cand: ReportSide, cases: Sequence[Mapping[str, Any]], charts: Mapping[str, Any],
+                  prompt_diffs: Sequence[Any], manifest_diff: Sequence[tuple[str, str, str]],
+                  generated_at: str, passline_version: str) -> dict[str, Any]:
+    """Everything index.html.j2 shows, as display strings."""
+    index_of: dict[CaseKey, int] = {(c["e"], c["id"]): int(c["i"]) for c in cases}
+    by_key = {(c["e"], c["id"]): c for c in cases}
+    regs, imps = comparison.regressions, comparison.improvements
+    pr = comparison.metric("pass_rate")
+    headline = (f"{len(regs):,} regressed, {len(imps):,} improved of {comparison.n_pairs:,} "
+                f"paired cases · pass rate {fmt.pct(pr.baseline)} → {fmt.pct(pr.candidate)}")
+    slices = sorted(comparison.slices, key=lambda s: (not s.significant, s.p_adjusted, s.slice))
+    slice_rows = [{
+        "slice": s.slice, "n": f"{s.n_pairs:,}", "baseline": fmt.pct(s.baseline),
+        "candidate": fmt.pct(s.candidate), "delta": fmt.metric_delta("pass_rate", "absolute",
+                                                                     s.delta),
+        "ci": (f"{fmt.metric_delta('pass_rate', 'absolute', s.ci_low, unit=False)} .. "
+               f"{fmt.metric_delta('pass_rate', 'absolute', s.ci_high)}"),
+        "p": fmt.p_value(s.p_value), "p_adjusted": fmt.p_value(s.p_adjusted),
+        "direction": s.direction,
+    } for s in slices[:MAX_SLICE_ROWS]]
+    flaky = [{"case_id": f.case_id, "eval": f.eval, "side": f.side,
+              "outcomes": fmt.outcomes(f.outcomes), "pass_rate": fmt.pct(f.pass_rate),
+              "index": index_of.get((f.eval, f.case_id), -1)}
+             for f in comparison.flaky[:MAX_LISTED_FLAKY]]
+    only = ([("baseline", e, c) for e, c in comparison.only_in_baseline[:10]]
+            + [("candidate", e, c) for e, c in comparison.only_in_candidate[:10]])
+    missing = [s.role for s in (base, cand) if not s.manifest.get("prompts")]
+    prompts_missing = ("in the " + " and ".join(missing) + " manifest"
+                       + ("s" if len(missing) > 1 else "")) if missing else ""
+    return {
+        "title": title,
+        "generated_at": generated_at,
+        "passline_version": passline_version,
+        "verdict": {"status": verdict.status,
+                    "label": VERDICT_LABELS.get(verdict.status, verdict.status.upper()),
+                    "headline": headline,
+                    "reasons": [(c.status, c.message) for c in _ordered_checks(verdict)]},
+        "sides": [_side_view(base, "base"), _side_view(cand, "cand")],
+        "n_pairs": f"{comparison.n_pairs:,}", "n_clusters": f"{comparison.n_clusters:,}",
+        "datasets": ", ".join(comparison.datasets) or "—",
+        "level": f"{1 - comparison.alpha:.0%}", "correction": comparison.correction,
+        "metrics": [metric_row(m, comparison.alpha) for m in comparison.metrics],
+        "slices": slice_rows, "slices_total": len(comparison.slices),
+        "regressions": [_change_view(c, index_of[c.key], by_key.get(c.key))
+                        for c in regs[:MAX_LISTED_CHANGES]],
+        "regressions_total": len(regs),
+        "improvements": [_change_view(c, index_of[c.key], by_key.get(c.key))
+                         for c in imps[:MAX_LISTED_CHANGES]],
+        "improvements_total": len(imps),
+        "flaky": flaky, "flaky_total": len(comparison.flaky),
+        "max_trials": max((len(s.outcomes) for side in (base, cand)
+                           for s in side.summaries.values()), default=0),
+        "only_examples": only, "only_baseline_total": len(comparison.only_in_baseline),
+        "only_candidate_total": len(comparison.only_in_candidate),
+        "warnings": list(comparison.warnings),
+        "filters": FILTERS,
+        "charts": charts,
+        "prompt_diffs": list(prompt_diffs),
+        "prompt_diffs_changed": any(d.status != "unchanged" for d in prompt_diffs),
+        "prompt_diffs_unchanged": [d.label for d in prompt_diffs if d.status == "unchanged"],
+        "prompts_recorded": not missing, "prompts_missing": prompts_missing,
+        "manifest_diff": list(manifest_diff),
+        "judges": _judges(base, cand),
+    }
+
+
+def _ordered_checks(verdict: Verdict) -> list[Any]:
+    """Failing checks first, in the gate's order (as Verdict.reasons)."""
+    return ([c for c in verdict.checks if c.status == "fail"]
+            + [c for c in verdict.checks if c.status != "fail"])
