@@ -22,6 +22,7 @@ _LAZY: dict[str, str] = {
     "compare": "passline.compare",
     "eval": "passline._eval",
     "gate": "passline.compare",
+    "judge_scorer": "passline.judge",
     "load_cases": "passline.golden",
     "load_run": "passline.records",
 }
@@ -43,6 +44,7 @@ __all__ = [
     "compare",
     "eval",
     "gate",
+    "judge_scorer",
     "load_cases",
     "load_run",
 ]
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from passline._eval import eval
     from passline.compare import compare, gate
     from passline.golden import load_cases
+    from passline.judge import judge_scorer
     from passline.models import ModelClient
     from passline.records import RunRecord, load_run
     from passline.settings import Settings

@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = [
     "passline.cli.golden",
     "passline.cli.runs",
     "passline.cli.report",
+    "passline.cli.judge",
     "passline.cli.gate",
     "passline.cli.baseline",
     "passline.cli.config",

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
                                            for n, m, p in VARIANTS))
     console.print(f"$ {' '.join(cmd[2:])}\n")
     start = time.perf_counter()
+    _calibrate_judge(console, root)
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("PASSLINE_RUN_DIR", None)
     proc = subprocess.run(cmd, cwd=root, env=env, check=False)
@@ -78,6 +79,34 @@ def run(args: argparse.Namespace) -> int:
         _compare_and_report(console, out, runs[base], runs[cand], run_root, base, cand)
     console.print(f"\ndone in {time.perf_counter() - start:.0f}s; runs in {run_root}")
     return int(ExitCode.OK)
+
+
+def _calibrate_judge(console: Any, root: Path) -> None:
+    """Measure the judge against the human labels first, so the reports can say how far
+    its scores can be trusted (stored under .passline/judges/, reused by the eval run)."""
+    import asyncio
+
+    from passline.judge import calibrate, load_rubric, save_calibration
+    from passline.models import ModelClient
+    from passline.settings import Settings
+
+    settings = Settings.resolve(root=root)
+    rubric = load_rubric("answer-quality@1")
+    model = settings.judge_model or settings.model
+
+    async def go() -> Any:
+        client = ModelClient(settings)
+        try:
+            return await calibrate(rubric, client=client, model=model)
+        finally:
+            await client.aclose()
+
+    result = asyncio.run(go())
+    save_calibration(result, root=root)
+    kappa = result.kappa if result.kappa is not None else float("nan")
+    console.print(f"judge answer-quality@1 on {model}: calibrated against {result.n_items} "
+                  f"human labels: Cohen's kappa {kappa:.2f} -> "
+                  f"{'trusted' if result.trusted else 'untrusted (shown as such in reports)'}\n")
 
 
 def _session_runs(run_root: Path) -> dict[str, Path]:

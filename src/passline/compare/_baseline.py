@@ -13,11 +13,11 @@ import datetime as _dt
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from passline._atomic import atomic_write_text
 from passline.compare._cases import CaseKey, CaseSummary, summarize_rows
 from passline.compare._io import check_schema_version, iter_results, read_manifest
 from passline.errors import ConfigError, RecordError
@@ -77,17 +77,7 @@ def _timestamp() -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 def build_baseline(name: str, run_dir: str | Path) -> dict[str, Any]:

@@ -13,10 +13,10 @@ import json
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from passline._atomic import atomic_write_json
 from passline.errors import DatasetError
 from passline.golden._schema import ID_RE, Problem
 
@@ -265,13 +265,4 @@ def write_lock_file(root: Path | str, datasets: dict[str, dict[str, Any]]) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"schema_version": LOCK_SCHEMA_VERSION,
                "datasets": {k: datasets[k] for k in sorted(datasets)}}
-    fd, tmp = tempfile.mkstemp(prefix=".golden.lock.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            json.dump(payload, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_json(path, payload, sort_keys=True)

@@ -7,12 +7,11 @@ import dataclasses
 import datetime as dt
 import gc
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from passline._atomic import atomic_write_bytes
 from passline.compare import Comparison, Verdict, compare, gate, load_policy
 from passline.report import _charts as charts
 from passline.report._html import render_index
@@ -42,15 +41,7 @@ class ReportPaths:
 
 def _write(path: Path, data: str | bytes) -> None:
     """Atomic write: a reader (or a CI upload) never sees half a report."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def run_history(root: str | Path | None, cand: ReportSide, base: ReportSide

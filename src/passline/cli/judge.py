@@ -1,0 +1,202 @@
+"""``passline judge``: list rubrics, show one, and calibrate a judge against human labels."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from passline.errors import ExitCode
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("judge", help="LLM judges: rubrics and their calibration",
+                       description="Rubrics live in passline/judge/rubrics/<id>/<version>.*; "
+                                   "calibrations in .passline/judges/. See docs/judges.md.")
+    jsub = p.add_subparsers(dest="judge_command", metavar="ACTION", required=True)
+
+    c = jsub.add_parser("calibrate", help="judge every calibration item; print agreement with "
+                        "the human labels, position and verbosity bias; store the result")
+    c.add_argument("rubric", metavar="RUBRIC", help="e.g. answer-quality@1")
+    c.add_argument("--model", default=None,
+                   help="judge model (default: settings judge_model, else model)")
+    c.add_argument("--dataset", default="judge-calibration@v1",
+                   help="calibration dataset ref (default judge-calibration@v1)")
+    c.add_argument("--limit", type=int, default=None, help="only the first N items")
+    c.add_argument("--rules", default=None, metavar="FILE",
+                   help="a rules file shown to the judge with every item")
+    c.add_argument("--min-kappa", type=float, default=None,
+                   help="trust threshold (default: settings judge_min_kappa)")
+    c.add_argument("--no-pairs", action="store_true", help="skip the position-bias check")
+    c.add_argument("--no-verbosity", action="store_true", help="skip the verbosity check")
+    c.add_argument("--no-store", action="store_true",
+                   help="do not write .passline/judges/<rubric>__<model>.json")
+    c.add_argument("--fail-untrusted", action="store_true",
+                   help=f"exit {int(ExitCode.REGRESSION)} when the judge is untrusted")
+    c.add_argument("--json", action="store_true", help="print the stored record as JSON")
+    c.add_argument("--root", default=None, help="project root (default: nearest pyproject.toml)")
+    c.set_defaults(func=calibrate_cmd)
+
+    ls = jsub.add_parser("list", help="rubrics and their stored calibrations")
+    ls.add_argument("--root", default=None, help="project root (default: nearest pyproject.toml)")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=list_cmd)
+
+    sh = jsub.add_parser("show", help="a rubric's description, levels and verdict schema")
+    sh.add_argument("rubric", metavar="RUBRIC")
+    sh.set_defaults(func=show_cmd)
+
+
+def calibrate_cmd(args: argparse.Namespace) -> int:
+    from passline.judge import calibrate, judge_model, load_items, load_rubric, save_calibration
+    from passline.judge._calibrate import project_root
+    from passline.models import ModelClient
+    from passline.settings import Settings
+
+    root = project_root(args.root)
+    settings = Settings.resolve(root=root)
+    rubric = load_rubric(args.rubric)
+    model = args.model or judge_model(settings)
+    items = load_items(rubric, args.dataset, root=root)
+    if args.limit:
+        items = items[:args.limit]
+    rules = Path(args.rules).read_text(encoding="utf-8") if args.rules else None
+    client = ModelClient(settings)
+
+    async def go() -> Any:
+        try:
+            return await calibrate(rubric, client=client, model=model, dataset=args.dataset,
+                                   items=items, rules=rules, min_kappa=args.min_kappa,
+                                   pairs=not args.no_pairs, verbosity=not args.no_verbosity)
+        finally:
+            await client.aclose()
+
+    report = asyncio.run(go())
+    data = report.to_dict()
+    path = None if args.no_store else save_calibration(report, root)
+    if args.json:
+        print(json.dumps(data, indent=1, default=str))
+    else:
+        print_report(data, path)
+    if args.fail_untrusted and not report.trusted:
+        return int(ExitCode.REGRESSION)
+    return int(ExitCode.OK)
+
+
+def print_report(data: dict[str, Any], path: Path | None) -> None:
+    """The calibration as rich tables: agreement, confusion matrix, biases, verdict."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    agree = data["agreement"]
+    console.rule(f"judge calibration: {data['rubric']} judged by {data['model']} on "
+                 f"{data['dataset']}")
+    summary = Table("metric", "value", title="agreement with human labels")
+    summary.add_row("items", f"{data['n_items']} ({data['n_errors']} judge errors)")
+    summary.add_row("accuracy (exact)", _pct(agree.get("accuracy")))
+    summary.add_row("accuracy (within one level)", _pct(agree.get("within_one")))
+    summary.add_row("Cohen's kappa", _num(agree.get("kappa")))
+    summary.add_row("quadratic-weighted kappa", _num(agree.get("weighted_kappa")))
+    summary.add_row("mean bias (judge - human, levels)", _num(agree.get("mean_bias"), signed=True))
+    pw = data.get("pairwise") or {}
+    if pw.get("n"):
+        summary.add_row("position-bias rate (pairwise, swapped)",
+                        f"{_pct(pw.get('position_bias_rate'))} of {pw['n'] - pw.get('errors', 0)}"
+                        " pairs flipped")
+        summary.add_row("pairwise agreement with humans", _pct(pw.get("agreement_with_human")))
+    vb = data.get("verbosity") or {}
+    if vb.get("n"):
+        summary.add_row("verbosity: mean change when padded",
+                        f"{_num(vb.get('mean_increase'), signed=True)} {vb.get('unit', '')} "
+                        f"({_pct(vb.get('share_increased'))} of answers scored higher)")
+    usage = data.get("judge_usage") or {}
+    summary.add_row("judge cost", f"${usage.get('cost_usd', 0):.4f} "
+                                  f"({usage.get('calls', 0)} calls, "
+                                  f"{usage.get('cached_calls', 0)} cached)")
+    console.print(summary)
+
+    conf = agree.get("confusion") or {}
+    labels = [str(x) for x in conf.get("labels", [])]
+    matrix = conf.get("matrix") or []
+    table = Table(title="confusion matrix (rows: human, columns: judge)")
+    table.add_column("human \\ judge", style="bold")
+    for label in labels:
+        table.add_column(label, justify="right")
+    for label, row in zip(labels, matrix, strict=False):
+        cells = [f"[bold green]{n}[/]" if i == labels.index(label) and n else
+                 (str(n) if n else "[dim]0[/]") for i, n in enumerate(row)]
+        table.add_row(label, *cells)
+    console.print(table)
+
+    errors = [it for it in data.get("items", []) if it.get("error")]
+    for item in errors[:5]:
+        console.print(f"[red]error[/] {item['id']}: {item['error'][:300]}")
+    verdict = ("[bold green]trusted[/]" if data["trusted"] else "[bold red]untrusted[/]")
+    console.print(f"{verdict}: kappa {_num(agree.get('kappa'))} vs judge_min_kappa "
+                  f"{data['min_kappa']:g}" + (f"; {data['n_errors']} items without a verdict"
+                                              if data["n_errors"] else ""))
+    if path is not None:
+        console.print(f"stored: {path}")
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    from passline.judge import list_rubrics, load_rubric
+    from passline.judge._calibrate import JUDGES_DIR, project_root
+
+    root = project_root(args.root)
+    stored: dict[str, list[dict[str, Any]]] = {}
+    folder = root / JUDGES_DIR
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        stored.setdefault(str(data.get("rubric")), []).append(data)
+    rows = []
+    for ref in list_rubrics():
+        rubric = load_rubric(ref)
+        calibrations = [{"model": d.get("model"), "kappa": (d.get("agreement") or {}).get(
+            "kappa"), "trusted": d.get("trusted"), "created": d.get("created")}
+            for d in stored.get(ref, [])]
+        rows.append({"rubric": ref, "kind": rubric.kind, "levels": list(rubric.levels),
+                     "reference": rubric.reference, "calibrations": calibrations})
+    if args.json:
+        print(json.dumps(rows, indent=1, default=str))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("rubric", "kind", "levels", "reference", "calibrated (model: kappa)")
+    for row in rows:
+        cal = ", ".join(f"{c['model']}: {_num(c['kappa'])}"
+                        + ("" if c["trusted"] else " (untrusted)")
+                        for c in row["calibrations"]) or "-"
+        table.add_row(str(row["rubric"]), str(row["kind"]),
+                      " < ".join(map(str, row["levels"])), str(row["reference"]), cal)
+    Console(highlight=False).print(table)
+    return 0
+
+
+def show_cmd(args: argparse.Namespace) -> int:
+    from passline.judge import load_rubric
+
+    rubric = load_rubric(args.rubric)
+    print(f"{rubric.key}  ({rubric.kind}; reference {rubric.reference}; pass level "
+          f"{rubric.pass_level}; template {rubric.path})")
+    print(rubric.criteria())
+    print("\nverdict schema:")
+    print(json.dumps(rubric.schema, indent=1))
+    return 0
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def _num(x: float | None, *, signed: bool = False) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.3f}" if signed else f"{x:.3f}"
