@@ -207,9 +207,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]
     result = yield
     from passline.runner._session import EvalSession
 
-    ok, why = EvalSession.verdict(param, computed)
+    ok, why = EvalSession.verdict(param, computed, run)
     if not ok:
-        pytest.fail(f"passline scores failed for {param.job.case.ref}: {why}", pytrace=False)
+        pytest.fail(why, pytrace=False)
     return result
 
 

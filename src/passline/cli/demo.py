@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     root = find_root(Path.cwd())
     out = (root / args.out) if not Path(args.out).is_absolute() else Path(args.out)
     run_root = out / "runs"
-    cmd = [sys.executable, "-m", "pytest", "evals", "-q", "-p", "no:cacheprovider",
+    # failures are expected in evals and are read in the reports: keep the terminal short
+    cmd = [sys.executable, "-m", "pytest", "evals", "-q", "--tb=no", "-o", "addopts=",
+           "-p", "no:cacheprovider",
            "--passline-run-dir", str(run_root), "--passline-concurrency", str(args.concurrency)]
     for name, model, prompts in VARIANTS:
         cmd += ["--passline-variant", f"{name}={model}:{prompts}"]

@@ -171,18 +171,22 @@ class EvalSession:
         return list(evaluate(run, param.job.case, list(param.spec.scorers)))
 
     @staticmethod
-    def verdict(param: Param, scores: Sequence[Score]) -> tuple[bool, str]:
-        """Whether the scores pass this eval, and why not."""
+    def verdict(param: Param, scores: Sequence[Score], run: AgentRun | None = None
+                ) -> tuple[bool, str]:
+        """Whether the scores pass this eval, and a readable report of why not."""
         if not scores:
             return True, ""
+        failed = [s for s in scores if not s.passed]
         if param.spec.threshold is not None:
             mean = statistics.fmean(s.value for s in scores)
-            if mean < param.spec.threshold:
-                return False, f"mean score {mean:.3f} < threshold {param.spec.threshold}: " + \
-                    "; ".join(f"{s.name}: {s.explanation}" for s in scores if not s.passed)
+            if mean >= param.spec.threshold:
+                return True, ""
+            head = f"mean score {mean:.3f} < threshold {param.spec.threshold}"
+        elif not failed:
             return True, ""
-        failed = [s for s in scores if not s.passed]
-        return not failed, "; ".join(f"{s.name}: {s.explanation}" for s in failed)
+        else:
+            head = f"{len(failed)} of {len(scores)} scores failed"
+        return False, failure_report(param.job.case, run, failed, head)
 
     # -- records ----------------------------------------------------------------------
     def row(self, nodeid: str, param: Param, run: AgentRun | None, scores: Sequence[Score],
@@ -300,6 +304,37 @@ def _prompt_snapshot(version: str, root: Path) -> dict[str, str]:
             prompts.glob(f"tools/{version}.json")):
         files[str(path.relative_to(prompts))] = path.read_text(encoding="utf-8")
     return files
+
+
+def _call_text(name: str, arguments: Mapping[str, Any]) -> str:
+    args = ", ".join(f"{k}={v!r}" for k, v in sorted(arguments.items())
+                     if k != "idempotency_key")
+    return f"{name}({args})"
+
+
+def failure_report(case: Case, run: AgentRun | None, failed: Sequence[Score], head: str) -> str:
+    """What a developer needs to see when an eval fails: the input, each failing score's
+    explanation, and a diff of expected vs actual tool calls (``-`` expected, ``+`` got)."""
+    import difflib
+
+    lines = [f"{case.ref}: {head}", f"  input:  {str(case.input.get('message', ''))[:300]}"]
+    for score in failed:
+        lines.append(f"  x {score.name} ({score.value:.2f}): {score.explanation}")
+    expected = case.expected.get("tool_calls")
+    if run is not None and isinstance(expected, list) and expected:
+        want = [_call_text(str(c.get("name")), c.get("arguments") or {}) for c in expected
+                if isinstance(c, Mapping)]
+        got = [_call_text(t.name, t.arguments) for t in run.tool_calls]
+        diff = [d for d in difflib.ndiff(want, got) if not d.startswith("?")]
+        lines.append("  tool calls (- expected, + got):")
+        lines += [f"    {d}" for d in diff] or ["    (none on either side)"]
+    elif run is not None and case.expected.get("trajectory"):
+        lines.append(f"  trajectory expected: {list(case.expected['trajectory'])}")
+        lines.append(f"  trajectory got:      {run.tool_names}")
+    if run is not None:
+        status = f" [{run.status}{': ' + run.guardrail if run.guardrail else ''}]"
+        lines.append(f"  answer{status}: {run.answer[:400]!r}")
+    return "\n".join(lines)
 
 
 async def _prepare(prepare: Callable[..., Any], run: AgentRun, *, case: Case, client: Any,
