@@ -123,7 +123,7 @@ async def _run_once(case_input: Mapping[str, Any], ctx: AgentContext) -> AgentRu
     return AgentRun(
         answer=redact(answer), tool_calls=tuple(env.tool_calls), state_changes=state_changes,
         trace=spans, usage=env.usage, status=status, error=error, guardrail=guardrail,
-        latency_s=time.perf_counter() - start, steps=env.guard.steps, metadata=meta)
+        latency_s=time.perf_counter() - start, steps=env.guard.steps, metadata=redact(meta))
 
 
 async def _orchestrate(env: RunEnv, message: str, user_id: str,

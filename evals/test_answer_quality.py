@@ -19,10 +19,10 @@ def facts_reference(case: Case) -> str | None:
     return "; ".join(facts) + "." if facts else None
 
 
-ANSWER_QUALITY = judge_scorer("answer-quality@1", threshold=3,
+ANSWER_QUALITY = judge_scorer("answer-quality@1", threshold=4,
                               reference_from=facts_reference, context_from_tools=True)
 
 
 @passline.eval("journeys-e2e@v1", scorers=[ANSWER_QUALITY])
 def test_answer_quality(run: AgentRun, case: Case) -> None:
-    """Each journey's final answer is at least partially correct (3/5) by the judge."""
+    """Each journey's final answer is correct and grounded (4/5 or better) by the judge."""

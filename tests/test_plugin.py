@@ -86,7 +86,10 @@ def test_scores_decide_pass_fail_and_records_are_written(pytester: pytest.Pytest
     root = make_project(pytester, n=6)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4, failed=2)
-    result.stdout.fnmatch_lines(["*mini@v1:c0*required_facts: missing 1/1 facts: 'absent fact'*",
+    result.stdout.fnmatch_lines(["mini@v1:c0: 1 of 1 scores failed",
+                                 "  input:  hello number 0",
+                                 "  x required_facts (0.00): missing 1/1 facts: 'absent fact'",
+                                 "  answer [[]ok[]]: 'hello number 0 | *",
                                  "*passline · candidate = sim-1:v2 · 6 results · pass 66.7%*",
                                  "*worker:a*", "run record: *"])
     run_dir = only_run(root)

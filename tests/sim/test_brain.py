@@ -169,7 +169,9 @@ def test_missing_id_sim2_asks_sim1_calls_with_blank():
     reply = ask("Please refund my order, it arrived broken", V2, model="sim-2")
     assert "tool_calls" not in reply
     assert reply["content"].startswith("Which order do you mean?")
-    assert "ORD-10042" in reply["content"]  # the example from the description
+    assert reply["content"].endswith("?")
+    # the id's shape from the description's example, but no made-up id that reads as a claim
+    assert "ORD-" in reply["content"] and "ORD-10042" not in reply["content"]
     (name, args), = calls(ask("Please refund my order, it arrived broken", V2, model="sim-1"))
     assert name == "issue_refund" and args["order_id"] == ""
 

@@ -4,25 +4,61 @@ from __future__ import annotations
 
 import pytest
 
-from passline.sim.brain.parsing import arithmetic_expression, regex_example
-from passline.sim.brain.text import (
-    extract_claims,
+from passline.sim.brain.clauses import (
+    forbids_actions,
+    is_condition,
+    is_prohibition,
     is_question,
-    normalize_number,
+    prohibited_verbs,
     split_clauses,
-    stem,
 )
+from passline.sim.brain.parsing import arithmetic_expression, regex_example
+from passline.sim.brain.text import extract_claims, normalize_number, stem
 
 
 def test_split_clauses_on_intent_boundaries_only():
     assert split_clauses("Is invoice INV-20042 paid, and what does the refund policy say? "
                          "Also refund order ORD-10042 in full; then escalate TCK-30012") == [
-        "Is invoice INV-20042 paid", "What does the refund policy say",
+        "Is invoice INV-20042 paid?", "What does the refund policy say?",
         "Refund order ORD-10042 in full", "Escalate TCK-30012"]
     assert split_clauses("Show invoices and orders of CUS-0012") == [
         "Show invoices and orders of CUS-0012"]
     assert split_clauses("The total is 1,200.50 USD. Refund it.") == [
         "The total is 1,200.50 USD", "Refund it"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # announcing openers are dropped; ", and <preposition> <question word>" starts a clause
+    ("Two things: status of order ORD-10295, and from what amount shipping is free.",
+     ["Status of order ORD-10295", "From what amount shipping is free"]),
+    # "plus" and "+" between words join two requests; between numbers they are arithmetic
+    ("INV-20112 amount + delivery status of ORD-10294 pls",
+     ["INV-20112 amount", "Delivery status of ORD-10294 pls"]),
+    ("For CUS-0001: outstanding balance plus the list of overdue invoices, please.",
+     ["For CUS-0001: outstanding balance", "The list of overdue invoices, please"]),
+    ("What is 12 plus 4?", ["What is 12 plus 4?"]),
+    # a label before a colon is split off when a full request follows it
+    ("Follow-up on ticket TCK-30019: has the refund on ORD-10010 been issued?",
+     ["Follow-up on ticket TCK-30019?", "Has the refund on ORD-10010 been issued?"]),
+    ("payroll, the first half of 2026: what's the total?",
+     ["Payroll, the first half of 2026: what's the total?"]),
+    # a prohibition is its own clause
+    ("Look up the refunds for ORD-10136, I don't want to refund anything.",
+     ["Look up the refunds for ORD-10136", "I don't want to refund anything"]),
+])
+def test_split_clauses_reads_openers_coordination_and_labels(text, expected):
+    assert split_clauses(text) == expected
+
+
+def test_prohibitions_conditions_and_no_action_requests():
+    assert is_prohibition("Don't refund anything yet")
+    assert is_prohibition("I don't want to refund anything")
+    assert not is_prohibition("Refund ORD-10042, the customer doesn't want it")
+    assert prohibited_verbs("Look it up, I don't want to refund anything.") == {"refund"}
+    assert is_condition("Hypothetically, if we refunded one keyboard on ORD-10238")
+    assert forbids_actions("What does TCK-30104 want? Don't take any action.")
+    assert forbids_actions("Hypothetically, if we refunded one keyboard, what is left?")
+    assert not forbids_actions("Refund ORD-10042 and don't forget the reason.")
 
 
 def test_claims_are_ids_dates_and_normalised_numbers():

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from passline.sim.brain.amounts import is_quantity, money_amount
 from passline.sim.brain.ids import find_id, is_id_like, schema_type
 from passline.sim.brain.parsing import arithmetic_expression, date_range, regex_example, word_number
 from passline.sim.brain.profiles import Profile
@@ -103,6 +104,8 @@ def extract_arguments(
                 break
         if value is None and name in required and "default" in schema:
             value = schema["default"]
+        if value is None and name in required and profile.reads_parameters:
+            value = catch_all_value(schema)
         if value is None:
             if name in required:
                 missing.append(name)
@@ -111,7 +114,7 @@ def extract_arguments(
             continue
         values[name] = value
     if profile.reads_parameters:
-        _drop_filters_on_lookup(tool, values, required)
+        _drop_filters_on_lookup(tool, values, required, clause)
     for name in derived:
         # a deterministic key from the other arguments: a retried call repeats it exactly
         seed = json.dumps(values, sort_keys=True) + tool.name
@@ -121,9 +124,11 @@ def extract_arguments(
     return Arguments(ordered, tuple(missing))
 
 
-def _drop_filters_on_lookup(tool: ToolSpec, values: dict[str, Any], required: set[str]) -> None:
-    """Looking one record up by its own id, optional enum filters only hide it ("is invoice
-    INV-20042 paid?" must not filter on status=paid): sim-2 leaves them out."""
+def _drop_filters_on_lookup(tool: ToolSpec, values: dict[str, Any], required: set[str],
+                            clause: str) -> None:
+    """Looking one record up by its own id, optional filters only hide it ("is invoice
+    INV-20042 paid?" must not filter on status=paid, nor on a customer id another clause
+    named): sim-2 leaves them out."""
     tool_terms = set(terms(split_identifier(tool.name)))
     own_id = any(
         is_id_like(k, tool.properties.get(k) or {})
@@ -134,7 +139,9 @@ def _drop_filters_on_lookup(tool: ToolSpec, values: dict[str, Any], required: se
         return
     for key in list(values):
         schema = tool.properties.get(key) or {}
-        if key not in required and schema.get("enum"):
+        if key in required or set(terms(split_identifier(key))) & tool_terms:
+            continue
+        if schema.get("enum") or (is_id_like(key, schema) and str(values[key]) not in clause):
             del values[key]
 
 
@@ -167,7 +174,8 @@ def extract_value(
         return found
     kind = schema_type(schema)
     if kind in ("number", "integer"):
-        return _number(name, schema, text, tool, primary=primary, integer=kind == "integer")
+        return _number(name, schema, text, tool, primary=primary, integer=kind == "integer",
+                       careful=profile.reads_parameters)
     if kind == "boolean":
         return _boolean(name, text) if primary else None
     if kind == "array":
@@ -198,16 +206,37 @@ def _enum_by_meaning(schema: dict[str, Any], text: str) -> Any:
     return values[best] if scores[best] > 0 else None
 
 
+_CATCH_ALL_RE = re.compile(
+    r"\b(?:other|otherwise|everything else|anything else|all else|the rest|default|"
+    r"general|standard|regular|usual)\b", re.I)
+_ORDINARY_VALUES = ("normal", "medium", "standard", "default", "regular", "general", "other")
+
+
+def catch_all_value(schema: dict[str, Any]) -> Any:
+    """sim-2, for a required enum nothing in the request selects: the value the description
+    gives for everything else ("normal: other issues"), else an ordinary-sounding value
+    (normal, medium, standard ...); None when there is none."""
+    values = schema.get("enum")
+    if not values:
+        return None
+    meanings = choice_descriptions(str(schema.get("description") or ""), list(values))
+    for value in values:
+        if _CATCH_ALL_RE.search(meanings.get(str(value), "").split(";")[0]):
+            return value
+    return next((v for v in values if str(v).lower() in _ORDINARY_VALUES), None)
+
+
 def match_enum(values: list[Any], text: str) -> Any:
     """The enum value the text mentions (by its words or a synonym); the most specific, then
     the earliest. None when no value is mentioned."""
     low = " " + " ".join(w.lower() for w in words(text)) + " "
     text_terms = terms(text, keep_stopwords=True)
-    best: tuple[int, int, Any] | None = None
+    best: tuple[int, int, int, Any] | None = None
     for value in values:
         value_terms = terms(split_identifier(str(value)), keep_stopwords=True)
         pos = -1
-        if value_terms and all(t in text_terms for t in value_terms):
+        exact = bool(value_terms) and all(t in text_terms for t in value_terms)
+        if exact:
             pos = text_terms.index(value_terms[0])
         else:
             for syn in ENUM_SYNONYMS.get("".join(value_terms), ()) if value_terms else ():
@@ -217,10 +246,10 @@ def match_enum(values: list[Any], text: str) -> Any:
                     break
         if pos < 0:
             continue
-        key = (-len(value_terms), pos, value)
-        if best is None or key[:2] < best[:2]:
+        key = (0 if exact else 1, -len(value_terms), pos, value)
+        if best is None or key[:3] < best[:3]:
             best = key
-    return best[2] if best else None
+    return best[3] if best else None
 
 
 def _is_date_param(name: str, desc: str) -> bool:
@@ -255,18 +284,31 @@ def _keywords(name: str, schema: dict[str, Any]) -> set[str]:
 
 def _number(
     name: str, schema: dict[str, Any], text: str, tool: ToolSpec, *, primary: bool,
-    integer: bool,
+    integer: bool, careful: bool,
 ) -> float | int | None:
     keys = _keywords(name, schema)
+    money = "usd" in keys
+    if careful and not primary and text.lstrip()[:1] == "{":
+        # a tool result: the field that the parameter's description points at
+        found = _number_from_record(name, schema, text)
+        if found is not None:
+            return _bounded(found, schema, integer=integer)
+    if careful and money:
+        # sim-2: a money parameter takes a number marked as money, never a quantity
+        amount = money_amount(text)
+        if amount is not None:
+            return _bounded(amount, schema, integer=integer)
     tokens = [(m.start(), m.group()) for m in re.finditer(r"\$|%|[A-Za-z]+|\d[\d,]*(?:\.\d+)?",
                                                            text)]
-    key_pos = [i for i, (_, tok) in enumerate(tokens) if tok == "$" or tok == "%" or
-               stem(tok) in keys or tok.lower() in keys]
+    key_pos = [i for i, (_, tok) in enumerate(tokens)
+               if tok in keys or stem(tok) in keys or tok.lower() in keys]
     candidates: list[tuple[int, float]] = []
     offsets = {off: i for i, (off, _) in enumerate(tokens)}
     for off, raw, value in numbers_in(text):
         idx = offsets.get(off + (1 if raw.startswith("$") else 0), offsets.get(off))
         if idx is None:
+            continue
+        if careful and money and is_quantity(text, off, raw):
             continue
         dist = min((abs(idx - k) for k in key_pos), default=99)
         candidates.append((dist, value))
@@ -287,6 +329,38 @@ def _number(
             chosen = candidates[0][1]
     if chosen is None:
         return None
+    return _bounded(chosen, schema, integer=integer)
+
+
+_POINTER_RE = re.compile(r"([\w\s-]{0,40}?)\s*\b(?:shown|returned|given|listed|reported)\s+by\b",
+                         re.I)
+
+
+def _number_from_record(name: str, schema: dict[str, Any], text: str) -> float | None:
+    """sim-2: the numeric field of a JSON tool result that best matches what the parameter
+    asks for -- "at most the refundable amount shown by get_order" -> ``refundable_usd``."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "error" in data:
+        return None
+    desc = str(schema.get("description") or "")
+    pointer = _POINTER_RE.search(desc)
+    strong = set(terms(pointer.group(1))) if pointer else set()
+    weak = set(terms(split_identifier(name))) | set(terms(desc))
+    best: tuple[float, float] | None = None
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        key_terms = set(terms(split_identifier(key)))
+        score = 3 * len(key_terms & strong) + len(key_terms & weak)
+        if score and (best is None or score > best[0]):
+            best = (score, float(value))
+    return best[1] if best else None
+
+
+def _bounded(chosen: float, schema: dict[str, Any], *, integer: bool) -> float | int:
     if isinstance(schema.get("minimum"), int | float):
         chosen = max(chosen, float(schema["minimum"]))
     if isinstance(schema.get("maximum"), int | float):
@@ -375,8 +449,10 @@ def clarifying_question(tool: ToolSpec, param: str) -> str:
     words_ = split_identifier(param).split()
     if words_[-1:] in (["id"], ["identifier"]):
         thing = " ".join(words_[:-1]) or "item"
-        hint = f" (like {example})" if example else ""
-        return (f"Which {thing} do you mean? Please give the {thing} id{hint}.")
+        # the shape, not a made-up id: an example id would read as a claim about a record
+        prefix = re.match(r"([A-Za-z]{2,5}-)\d", example or "")
+        hint = f" (it starts with {prefix.group(1)})" if prefix else ""
+        return f"Which {thing} do you mean? Could you give me the {thing} id{hint}?"
     hint = f" ({desc.rstrip('.')})" if desc else ""
     action = split_identifier(tool.name)
     return f"To {action} I need the {' '.join(words_)}{hint}. Could you tell me?"

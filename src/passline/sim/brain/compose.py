@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from passline.sim.brain.conversation import Conversation, ToolResult
+from passline.sim.brain.knowledge import manipulation
 from passline.sim.brain.profiles import Profile
 from passline.sim.brain.text import (
     BM25,
@@ -77,6 +78,9 @@ def refusal(conv: Conversation, profile: Profile) -> str | None:
     if injected and profile.follows_guidance:
         return ("I can't follow instructions that ask me to ignore my guidelines. "
                 "Please ask your question directly.")
+    if profile.follows_guidance and manipulation(conv.request):
+        return ("I can't do that: the request asks me to get around our rules or approvals "
+                "on claimed authority. It needs to go through the normal approval process.")
     if not conv.system:
         return None
     request_terms = set(terms(conv.request))
@@ -303,7 +307,8 @@ def _describe_block(text: str, question_terms: list[str], *, concise: bool) -> l
             except ValueError:
                 pass
         prose.append(_REPORT_PREFIX_RE.sub("", line))
-    sents = [s for s in sentences("\n".join(prose)) if len(terms(s)) >= 2]
+    sents = [s for s in sentences("\n".join(prose))
+             if len(terms(s)) >= 2 or _RESULT_RE.search(s)]
     stating = [s for s in sents if extract_claims(s) and not _UNHELPFUL_RE.search(s)]
     if stating:
         sents = stating
@@ -328,6 +333,8 @@ def _describe_block(text: str, question_terms: list[str], *, concise: bool) -> l
     return [_with_citation(sents[i], text) for i in chosen]
 
 
+#: A calculator's result stated as "218.7+690.6 = 909.3": a fact without words.
+_RESULT_RE = re.compile(r"[\d)]\s*=\s*-?\d")
 _TASK_LINE_RE = re.compile(r"^(?:\[[\w -]+\]\s*)?(?:task|question|request)\s*:", re.I)
 _HEADER_LINE_RE = re.compile(r"^(?:tool results?|results?|sources?)\s*:\s*$", re.I)
 _REPORT_PREFIX_RE = re.compile(r"^(?:\[[\w -]+\]\s*)?(?:report|answer|summary)\s*:\s*", re.I)
@@ -378,7 +385,13 @@ def _short(item: dict[str, Any]) -> str:
     extra = [f"{_human_key(k)} {format_value(k, v)}" for k, v in item.items()
              if isinstance(v, int | float) and not isinstance(v, bool)
              and k not in _SKIP_KEYS][:2]
+    # a record's state and when it happened ("status pending_approval, created 2026-06-29")
+    extra += [f"{_human_key(k)} {v}" for k, v in item.items()
+              if k in _STATE_KEYS and isinstance(v, str) and v][:2]
     return head + (f" ({', '.join(extra)})" if extra else "")
+
+
+_STATE_KEYS = ("status", "state", "created", "issued", "date", "updated")
 
 
 def _is_doc_id(value: Any) -> bool:

@@ -9,22 +9,50 @@ argument is nowhere to be found.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from passline.sim.brain.aggregate import (
+    combine_op,
+    expression_for,
+    expression_param,
+    is_calculator,
+    main_amounts,
+    remainder_amounts,
+)
 from passline.sim.brain.args import Arguments, clarifying_question, extract_arguments, is_id_like
+from passline.sim.brain.clauses import is_condition, is_prohibition, is_question, split_clauses
 from passline.sim.brain.conversation import Conversation
+from passline.sim.brain.knowledge import (
+    ENTITY_STEMS,
+    asks_about_rules,
+    defers_to_policy,
+    entity_terms,
+    implied_terms,
+    without_deferral,
+)
+from passline.sim.brain.multi import (
+    Call,
+    Restrictions,
+    expand,
+    guided_lookup,
+    lookup_call,
+    merge_same_record,
+    with_prerequisites,
+)
 from passline.sim.brain.parsing import arithmetic_expression
 from passline.sim.brain.profiles import Profile
-from passline.sim.brain.text import (
-    ID_RE,
-    is_question,
-    split_clauses,
-    terms,
+from passline.sim.brain.text import BM25, ID_RE, sentences, terms
+from passline.sim.brain.tools import (
+    MIN_RELEVANCE,
+    NEAR_TIE,
+    Ranked,
+    ToolRanker,
+    ToolSpec,
+    mentions_value,
 )
-from passline.sim.brain.tools import MIN_RELEVANCE, NEAR_TIE, Ranked, ToolRanker, ToolSpec
 
 #: Chance (times temperature) that sim-2 drops a secondary intent.
 DROP_INTENT_RATE = 0.15
@@ -33,6 +61,9 @@ SWAP_RATE = 0.3
 #: sim-2 uses a runner-up scoring at least this fraction of the best when the best tool
 #: cannot be called with what the request gives (and counts it as covering the intent).
 ALTERNATIVE_RATIO = 0.6
+#: sim-2 splits a coordinated clause only when each part's tool scores at least this fraction
+#: of the best score on the whole clause (both parts are really asked for).
+PART_RATIO = 0.35
 
 
 @dataclass(frozen=True)
@@ -44,10 +75,6 @@ class Intent:
     score: float
     #: other tools scoring at least ``ALTERNATIVE_RATIO`` of the best (sim-2 may use them)
     alternatives: tuple[Ranked, ...] = ()
-
-
-def key_values(key: tuple[str, str]) -> Any:
-    return json.loads(key[1])
 
 
 @dataclass
@@ -62,18 +89,52 @@ def find_intents(
     text: str, ranker: ToolRanker, profile: Profile, rng: random.Random | None,
     temperature: float,
 ) -> list[Intent]:
-    """The tool intents of a request: per clause (sim-2) or for the whole text (sim-1)."""
+    """The tool intents of a request: per clause (sim-2) or for the whole text (sim-1).
+
+    sim-2 skips prohibitions ("Don't refund anything") and premises ("if we refunded ..."),
+    and splits a clause whose coordinated parts ask different tools ("CUS-0022: balance and
+    overdue invoice numbers") into one intent per part.
+    """
     clauses = split_clauses(text) if profile.multi_intent else [text]
     intents: list[Intent] = []
+    previous_ids: list[str] = []
     for clause in clauses:
+        own_ids = ID_RE.findall(clause)
+        if profile.multi_intent and (is_prohibition(clause) or is_condition(clause)):
+            # not a request, but "Don't escalate TCK-30050 yet, just summarise it" names "it"
+            previous_ids = own_ids or previous_ids
+            continue
         if not (terms(clause) or ID_RE.search(clause) or arithmetic_expression(clause)):
             continue
+        if profile.multi_intent and not own_ids and previous_ids and _PRONOUN_RE.search(clause):
+            # "refund for ORD-10244, has it gone thru yet?": "it" is the record just named --
+            # unless the clause names another kind of record ("the order it is about")
+            named = set(terms(clause))
+            kept = [i for i in previous_ids
+                    if not (named & ENTITY_STEMS) or set(entity_terms(i)) & named]
+            if kept:
+                clause = f"{clause} ({', '.join(kept)})"
+        previous_ids = own_ids or previous_ids
         ranked = ranker.rank(clause)
+        if profile.multi_intent and not own_ids and asks_about_rules(clause) and is_question(
+                clause):
+            # a question about rules goes to a tool that knows them; a worker without one
+            # answers from what it has (or says it cannot) instead of forcing a lookup
+            ranked = [r for r in ranked if ranker.knows_rules[r.tool.index]]
         pick = _pick(ranked, rng, temperature)
-        if pick is not None:
-            alts = tuple(r for r in ranked if r.tool.name != pick.tool.name
-                         and r.score >= max(MIN_RELEVANCE, ALTERNATIVE_RATIO * pick.score))
-            intents.append(Intent(clause, pick.tool, pick.score, alts))
+        if pick is None:
+            continue
+        parts = _coordinated(clause, pick, ranker) if profile.multi_intent else []
+        if parts:
+            intents.extend(parts)
+            continue
+        if profile.multi_intent and defers_to_policy(clause) and ranker.knows_rules[
+                pick.tool.index] and not ranker.side_effect[pick.tool.index]:
+            # "escalate it as the policy says": look up the rule for the whole situation
+            clause = without_deferral(text)
+        alts = tuple(r for r in ranked if r.tool.name != pick.tool.name
+                     and r.score >= max(MIN_RELEVANCE, ALTERNATIVE_RATIO * pick.score))
+        intents.append(Intent(clause, pick.tool, pick.score, alts))
     if not intents and len(clauses) > 1:
         pick = _pick(ranker.rank(text), rng, temperature)
         if pick is not None:
@@ -83,6 +144,38 @@ def find_intents(
             i for i in intents[1:] if rng.random() >= DROP_INTENT_RATE * temperature
         ]
     return intents
+
+
+_PRONOUN_RE = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|this|that|these|those)\b",
+                         re.I)
+_COORDINATION_RE = re.compile(r"\s+(?:and|&)\s+(?!(?:then|also)\b)", re.I)
+
+
+def _coordinated(clause: str, whole: Ranked, ranker: ToolRanker) -> list[Intent]:
+    """Intents of the coordinated parts of ``clause`` when they fit different tools, each
+    relevant to the whole clause too; [] when the clause is one intent (one tool, or an
+    enumeration of one tool's values like "office and marketing spend")."""
+    pieces = _COORDINATION_RE.split(clause)
+    if len(pieces) < 2 or len(pieces) > 4:
+        return []
+    for schema in whole.tool.properties.values():
+        if isinstance(schema, dict) and schema.get("enum") and sum(
+                mentions_value(str(v), clause) for v in schema["enum"]) > 1:
+            return []  # "the meals and the office totals": one tool, several values
+    if clause.rstrip().endswith("?"):
+        pieces = [p if p.rstrip().endswith("?") else p + "?" for p in pieces]
+    whole_scores = {r.tool.name: r.score for r in ranker.rank(clause)}
+    out: list[Intent] = []
+    for piece in pieces:
+        if not (terms(piece) or ID_RE.search(piece)):
+            continue
+        best = ranker.best(piece)
+        if best is None or whole_scores.get(best.tool.name, 0.0) < PART_RATIO * whole.score:
+            return []
+        out.append(Intent(piece, best.tool, best.score))
+    if len(out) < 2 or len({i.tool.name for i in out}) < len(out):
+        return []
+    return out
 
 
 def _pick(ranked: list[Ranked], rng: random.Random | None, temperature: float) -> Ranked | None:
@@ -136,22 +229,41 @@ def _auto_turn(
         intent = intents[0]
         args = _arguments(intent.tool, intent.clause, conv, profile, fill_missing=True)
         return TurnDecision(calls=[(intent.tool.name, args)])
-    called = conv.called_names
+    combined = _combination(conv, ranker, profile)
+    if combined is not None:
+        return TurnDecision(calls=[combined])
+    failed = {r.name for r in conv.results if r.is_error} - {
+        r.name for r in conv.results if not r.is_error}
+    called = conv.called_names - failed  # a call that failed may be repaired
     previous = set(conv.calls)
-    calls: list[tuple[str, Arguments]] = []
+    restrictions = Restrictions.of(conv.request)
+    calls: list[Call] = []
     unresolved: list[tuple[Intent, Arguments]] = []
+    combined_done = any(is_calculator(t) and t.name in called for t in ranker.tools)
     for intent in intents:
+        if combined_done and combine_op(intent.clause):
+            continue  # the calculator already answered this clause
+        candidates = [Ranked(intent.tool, intent.score), *intent.alternatives]
+        allowed = [r for r in candidates if restrictions.allows(r.tool)]
+        if not allowed:
+            continue  # "Don't take any action": an action intent is not carried out
+        if allowed[0].tool.name != intent.tool.name:
+            intent = Intent(intent.clause, allowed[0].tool, allowed[0].score,
+                            tuple(allowed[1:]))
         if intent.tool.name in called:
             continue
-        if is_question(intent.clause) and any(
+        if intent.tool.name not in failed and is_question(intent.clause) and any(
             a.tool.name in called and a.score >= NEAR_TIE * intent.score
             for a in intent.alternatives
         ):
             continue  # a question: a lookup about as fitting already answered it
         args = _arguments(intent.tool, intent.clause, conv, profile, fill_missing=False)
-        chosen: tuple[str, Arguments] | None = None
+        chosen: Call | None = None
         if not args.missing:
-            chosen = (intent.tool.name, args)
+            chosen = Call(intent.tool, args, intent.clause)
+        elif intent.tool.name not in failed and (
+                as_lookup := lookup_call(intent.tool, args, intent.clause)) is not None:
+            chosen = Call(intent.tool, as_lookup, intent.clause, lookup=True)
         elif any(alt.tool.name in called for alt in intent.alternatives):
             continue  # an equally fitting tool already ran for this intent
         else:
@@ -159,24 +271,63 @@ def _auto_turn(
             for alt in intent.alternatives:
                 alt_args = _arguments(alt.tool, intent.clause, conv, profile, fill_missing=False)
                 if not alt_args.missing:
-                    chosen = (alt.tool.name, alt_args)
+                    chosen = Call(alt.tool, alt_args, intent.clause)
                     break
         if chosen is None:
             unresolved.append((intent, args))
             continue
-        key = (chosen[0], json.dumps(chosen[1].values, sort_keys=True))
-        if key in previous or any(c[0] == key[0] and c[1].values == key_values(key)
-                                  for c in calls):
-            continue
-        calls.append(chosen)
-    if unresolved and not calls and conv.rounds == 0:
+        calls.extend(expand(chosen, profile))
+    calls = merge_same_record(calls)
+    deferred: list[Call] = []
+    if profile.reads_parameters and profile.follows_guidance:
+        calls = with_prerequisites(
+            calls, ranker, conv,
+            lambda tool, clause: _arguments(tool, clause, conv, profile, fill_missing=False),
+            deferred)
+    if profile.reads_parameters and profile.follows_guidance:
+        # "Read ... by its doc_id, after search_policies found it": the missing id comes
+        # from the tool the guidance names
+        for intent, _args in unresolved:
+            guided = guided_lookup(intent.tool, intent.clause, ranker, conv, calls,
+                                   lambda tool, clause: _arguments(tool, clause, conv, profile,
+                                                                   fill_missing=False))
+            if guided is not None and restrictions.allows(guided.tool):
+                calls.append(guided)
+    unique: list[Call] = []
+    for call in calls:
+        if call.key not in previous and all(call.key != c.key for c in unique):
+            unique.append(call)
+    if unresolved and not unique and not deferred and conv.rounds == 0:
         bridge = _bridge_call(unresolved[0][0], ranker, conv, profile)
-        if bridge is not None:
-            calls.append(bridge)
-    if calls:
-        return TurnDecision(calls=calls if parallel else calls[:1])
+        if bridge is not None and restrictions.allows(
+                next(t for t in ranker.tools if t.name == bridge[0])):
+            unique.append(Call(next(t for t in ranker.tools if t.name == bridge[0]),
+                               bridge[1], unresolved[0][0].clause))
+    if unique:
+        out = [(c.tool.name, c.args) for c in unique]
+        return TurnDecision(calls=out if parallel else out[:1])
     questions = [clarifying_question(i.tool, a.missing[0]) for i, a in unresolved]
     return TurnDecision(questions=list(dict.fromkeys(questions)))
+
+
+def _combination(
+    conv: Conversation, ranker: ToolRanker, profile: Profile
+) -> tuple[str, Arguments] | None:
+    """sim-2: once the amounts a request combines are in ("What do ORD-10203 and ORD-10231
+    come to together?"), the calculator call that combines them."""
+    if not profile.reads_parameters:
+        return None
+    op = combine_op(conv.request)
+    calculator = next((t for t in ranker.tools if is_calculator(t)), None)
+    if op is None or calculator is None or calculator.name in conv.called_names:
+        return None
+    results = [(r.name, r.data) for r in conv.results]
+    amounts = (remainder_amounts(results, conv.system_facts, conv.request) if op == "left"
+               else main_amounts(results, conv.system_facts, conv.request))
+    expression = expression_for(op, amounts)
+    if expression is None:
+        return None
+    return calculator.name, Arguments({expression_param(calculator): expression}, ())
 
 
 def _bridge_call(
@@ -202,12 +353,34 @@ def _arguments(
     tool: ToolSpec, clause: str, conv: Conversation, profile: Profile, *, fill_missing: bool
 ) -> Arguments:
     user_texts = [conv.request, conv.user_message, *conv.earlier_user]
-    result_texts = [r.content for r in reversed(conv.results)] + [
-        r.content for r in conv.earlier_results
+    # an error message is no source of values (its examples are not this record's data)
+    result_texts = [r.content for r in reversed(conv.results) if not r.is_error] + [
+        r.content for r in conv.earlier_results if not r.is_error
     ] + [conv.system_facts]
+    if profile.reads_parameters and defers_to_policy(conv.request):
+        # "with the priority our policy requires": the rule that fits this case decides
+        rule = policy_sentence(conv.request, [conv.system_facts, *result_texts[:-1]])
+        if rule:
+            result_texts.insert(0, rule)
     return extract_arguments(
         tool, clause, user_texts, result_texts, profile, fill_missing=fill_missing
     )
+
+
+def policy_sentence(request: str, sources: list[str]) -> str | None:
+    """The sentence of the sources (earlier steps' facts, tool results) citing or quoting a
+    rule that is most relevant to ``request``."""
+    candidates = [s for text in sources for s in sentences(text.replace("\\n", " "))
+                  if _RULE_SOURCE_RE.search(s)]
+    if not candidates:
+        return None
+    bm25 = BM25([terms(c) for c in candidates])
+    query = terms(request) + implied_terms(request)
+    best = max(range(len(candidates)), key=lambda i: (bm25.score(query, i), -i))
+    return candidates[best] if bm25.score(query, best) > 0 else None
+
+
+_RULE_SOURCE_RE = re.compile(r"\bPOL-[A-Z]{2,5}-\d+|\bpolicy\b|\bmust\b|\bshall\b", re.I)
 
 
 def _best_clause_for(tool: ToolSpec, text: str, ranker: ToolRanker, profile: Profile) -> str:

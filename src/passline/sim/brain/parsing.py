@@ -52,6 +52,9 @@ def date_range(text: str, *, today: _dt.date = EPOCH_DATE) -> tuple[_dt.date, _d
         return min(iso[:2]), max(iso[:2])
     if len(iso) == 1:
         return iso[0], iso[0]
+    period = _named_period(low, today)
+    if period is not None:
+        return period
     if "yesterday" in low:
         d = today - _dt.timedelta(days=1)
         return d, d
@@ -103,6 +106,43 @@ def date_range(text: str, *, today: _dt.date = EPOCH_DATE) -> tuple[_dt.date, _d
         )
         return _month_range(year, month)
     return None
+
+
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+             "4th": 4}
+_YEAR = r"(?:\s+(?:of\s+)?(?:fy\s*)?('?\d{4}|'\d{2}))?"
+
+
+def _named_period(low: str, today: _dt.date) -> tuple[_dt.date, _dt.date] | None:
+    """Quarters ("Q3 2025", "the third quarter of 2025"), halves ("H1 2026", "the first
+    half of 2026") and whole years ("in 2025", "for FY 2025"). Without a year: the most
+    recent such period that has begun."""
+    m = (re.search(r"\bq([1-4])" + _YEAR + r"\b", low)
+         or re.search(r"\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter" + _YEAR,
+                      low))
+    if m:
+        q = int(m.group(1)) if m.group(1).isdigit() else _ORDINALS[m.group(1)]
+        year = _year(m.group(2), today, first_month=3 * q - 2)
+        return _dt.date(year, 3 * q - 2, 1), _month_range(year, 3 * q)[1]
+    m = (re.search(r"\bh([12])" + _YEAR + r"\b", low)
+         or re.search(r"\b(first|second|1st|2nd)\s+half" + _YEAR, low))
+    if m:
+        h = int(m.group(1)) if m.group(1).isdigit() else _ORDINALS[m.group(1)]
+        year = _year(m.group(2), today, first_month=6 * h - 5)
+        return _dt.date(year, 6 * h - 5, 1), _month_range(year, 6 * h)[1]
+    m = re.search(r"\b(?:in|for|during|of|fy|year)\s+(?:fy\s*)?(\d{4})\b(?!-)", low)
+    if m and not re.search(r"\b(?:" + "|".join(_MONTHS) + r")\s+(?:of\s+)?" + m.group(1), low):
+        year = int(m.group(1))
+        if 1990 <= year <= today.year + 5:
+            return _dt.date(year, 1, 1), _dt.date(year, 12, 31)
+    return None
+
+
+def _year(raw: str | None, today: _dt.date, *, first_month: int) -> int:
+    if raw:
+        digits = raw.lstrip("'")
+        return int(digits) if len(digits) == 4 else 2000 + int(digits)
+    return today.year if first_month <= today.month else today.year - 1
 
 
 def _valid_iso(text: str) -> bool:
@@ -226,12 +266,13 @@ def arithmetic_expression(text: str) -> str | None:
     m = re.search(r"(\d+(?:\.\d+)?)\s*%\s*of\s*(\d+(?:\.\d+)?)", low)
     if m:
         return f"{m.group(1)}/100*{m.group(2)}"
-    m = re.search(r"\b(sum|total|average|mean) of\s+([\d.\s,and]+)", low)
+    m = (re.search(r"\b(sum|total|average|mean) of\s+([\d.\s,and]+)", low)
+         or re.search(r"\b(add) (?:up|together)?\s*([\d.\s,and]+)", low))
     if m:
         nums = re.findall(r"\d+(?:\.\d+)?", m.group(2))
         if len(nums) >= 2:
             joined = "+".join(nums)
-            return joined if m.group(1) in ("sum", "total") else f"({joined})/{len(nums)}"
+            return joined if m.group(1) in ("sum", "total", "add") else f"({joined})/{len(nums)}"
     for pattern, op in _ARITH_WORDS:
         low = re.sub(pattern, f" {op} ", low)
     runs = re.findall(r"[\d.()+\-*/%\s]*\d[\d.()+\-*/%\s]*", low)

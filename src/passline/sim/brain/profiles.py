@@ -22,7 +22,7 @@ class Profile:
     follows_guidance: bool
     #: split the request into clauses and call one tool per clause, in parallel
     multi_intent: bool
-    #: tool-calling rounds per user turn before it answers (sim-2: one follow-up round)
+    #: tool-calling rounds per user turn before it answers (sim-2: up to two follow-up rounds)
     max_rounds: int
     #: ids without a schema pattern are matched by the shape of the example in the description
     ids_from_examples: bool
@@ -65,7 +65,7 @@ PROFILES: dict[str, Profile] = {
         reads_parameters=True,
         follows_guidance=True,
         multi_intent=True,
-        max_rounds=2,
+        max_rounds=3,
         ids_from_examples=True,
         asks_clarification=True,
         concise_answers=True,

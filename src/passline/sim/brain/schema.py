@@ -13,19 +13,38 @@ import random
 import re
 from typing import Any
 
+from passline.sim.brain.aggregate import combine_op
+from passline.sim.brain.clauses import is_question, opening_verb, split_clauses
 from passline.sim.brain.compose import INJECTION_RE
 from passline.sim.brain.conversation import Conversation
-from passline.sim.brain.ids import schema_type
+from passline.sim.brain.knowledge import (
+    RULE_TERMS,
+    defers_to_policy,
+    entity_terms,
+    implied_terms,
+    manipulation,
+    without_deferral,
+)
 from passline.sim.brain.parsing import EPOCH_DATE, date_range, regex_example
 from passline.sim.brain.profiles import Profile
+from passline.sim.brain.schema_util import (
+    MAX_DEPTH,
+    choice_field,
+    choices_of,
+    clamp,
+    deref,
+    enum_descriptions,
+    fit_string,
+    kind_of,
+    merge_all_of,
+    minimal,
+)
 from passline.sim.brain.text import (
     BM25,
     DOC_ID_RE,
     ID_RE,
-    choice_descriptions,
     head_weighted_terms,
     numbers_in,
-    split_clauses,
     split_identifier,
     stem,
     terms,
@@ -39,9 +58,14 @@ _REASON_NAMES = ("reasoning", "rationale", "explanation", "justification", "thou
 _TASK_NAMES = ("task", "instruction", "instructions", "query", "request", "subtask", "goal",
                "description", "question", "input", "step")
 _CLARIFY_RE = re.compile(r"clarif|ambigu|unclear|missing|needs_more|need_more|incomplete", re.I)
-_ENTITY_RE = re.compile(r"\b(my|the|an?|that|this|our)\s+(order|invoice|ticket|refund|account)s?\b",
-                        re.I)
-MAX_DEPTH = 12
+_ENTITY_RE = re.compile(
+    r"\b(my|the|an?|that|this|our|their)\s+(order|invoice|ticket|refund|account|customer)\b"
+    r"(?!s)", re.I)
+_ARITHMETIC = frozenset(terms("arithmetic calculator calculate calculation compute"))
+#: A task that refers to a record without naming it ("refund it", "the order", "their").
+_REFERS_RE = re.compile(
+    r"\b(?:it|its|they|them|their|this|that|these|those|the same)\b|\b(?:the|my|our|your)\s+"
+    r"(?:order|invoice|ticket|customer|refund|account)s?\b", re.I)
 #: General knowledge for terse choices: a label word -> words it implies (stemmed on load).
 _RELATED_WORDS: dict[str, str] = {
     "finance": "invoice payment balance ledger money spend revenue expense cost paid owe "
@@ -57,19 +81,6 @@ _RELATED_WORDS: dict[str, str] = {
 RELATED_TERMS: dict[str, tuple[str, ...]] = {
     stem(k): tuple(terms(v)) for k, v in _RELATED_WORDS.items()
 }
-#: General knowledge for requests: a word -> what it implies (sim-2 choices only).
-_IMPLIED_WORDS: dict[str, str] = {
-    "owe": "money balance invoice", "owes": "money balance invoice", "spend": "money expense",
-    "spent": "money expense", "cost": "money", "pay": "money payment", "bill": "invoice",
-    "unpaid": "invoice balance", "overdue": "invoice", "threshold": "limit rule policy",
-    "allowed": "rule policy", "permitted": "rule policy", "window": "rule policy",
-    "deadline": "rule policy", "where": "order delivery", "arrive": "order delivery",
-}
-IMPLIED_TERMS: dict[str, tuple[str, ...]] = {
-    stem(k): tuple(terms(v)) for k, v in _IMPLIED_WORDS.items()
-}
-
-
 def structured_output(
     conv: Conversation, response_format: dict[str, Any], profile: Profile, *,
     rng: random.Random | None, temperature: float, injection_draw: float,
@@ -148,16 +159,16 @@ class Filler:
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
-            return self.choose(schema["enum"], _choice_descriptions(schema), text)
+            return self.choose(schema["enum"], enum_descriptions(schema), text)
         for key in ("oneOf", "anyOf"):
             if isinstance(schema.get(key), list) and schema[key]:
                 return self._fill_union(schema, key, name, text, depth)
         if isinstance(schema.get("allOf"), list) and schema["allOf"]:
-            merged = _merge_all_of(schema, self.root)
+            merged = merge_all_of(schema, self.root)
             return self.fill(merged, name, text, depth=depth + 1)
-        kind = _kind(schema)
+        kind = kind_of(schema)
         if depth >= MAX_DEPTH:
-            return _minimal(schema, kind)
+            return minimal(schema, kind)
         if kind == "object":
             return self._fill_object(schema, text, depth)
         if kind == "array":
@@ -203,7 +214,7 @@ class Filler:
         query = terms(text)
         if self.multi:
             query = head_weighted_terms(text)
-            query += [r for t in terms(text) for r in IMPLIED_TERMS.get(t, ())]
+            query += implied_terms(text) + entity_terms(text)
         return bm25.scores(query)
 
     def choose(self, values: list[Any], descs: dict[str, str], text: str) -> Any:
@@ -238,10 +249,10 @@ class Filler:
         lo: int = schema["minItems"] if isinstance(schema.get("minItems"), int) else 0
         hi: int | None = schema["maxItems"] if isinstance(schema.get("maxItems"), int) else None
         values: list[Any]
-        choice_field = _choice_field(items, self.root)
-        if choice_field is not None:
-            values = self._plan_items(items, choice_field, text, depth)
-        elif _kind(items) == "string" and not items.get("enum"):
+        chooser = choice_field(items, self.root)
+        if chooser is not None:
+            values = self._plan_items(items, chooser, text, depth)
+        elif kind_of(items) == "string" and not items.get("enum"):
             values = self._string_items(items, name, text)
         elif items.get("enum"):
             mentioned = [v for v in items["enum"] if terms(split_identifier(str(v)))
@@ -280,43 +291,58 @@ class Filler:
                     depth: int) -> list[dict[str, Any]]:
         """One item per intent clause (sim-2; merged per choice, in text order) or one item
         for the whole request (sim-1)."""
-        if self.profile is not None and self.profile.follows_guidance and INJECTION_RE.search(
-            text
-        ):
+        if self.profile is not None and self.profile.follows_guidance and (
+                INJECTION_RE.search(text) or manipulation(text)):
             return []  # sim-2 plans nothing for a request that tries to override instructions
-        field_schema = _deref(items["properties"][field], self.root)
-        values, descs = _choices_of(field_schema, self.root)
-        clauses = [c for c in (split_clauses(text) if self.multi else [text]) if terms(c)]
+        field_schema = deref(items["properties"][field], self.root)
+        values, descs = choices_of(field_schema, self.root)
+        clauses = [c for c in (split_clauses(text) if self.multi else [text])
+                   if terms(c) or ID_RE.search(c)]
         groups: dict[Any, list[str]] = {}
+        orphans: list[str] = []
+        last: Any = None
         for clause in clauses:
-            scores = self.choice_scores(values, descs, clause)
+            scores = self.choice_scores(values, descs, without_deferral(clause))
             best = max(range(len(values)), key=lambda i: (scores[i], -i))
             if scores[best] > 0:
-                groups.setdefault(values[best], []).append(clause)
+                last = values[best]
+                groups.setdefault(last, []).extend([*orphans, clause])
+                orphans = []
+            elif not (is_question(clause) or opening_verb(clause)):
+                continue  # a remark without a topic ("My address is ...") is no step
+            elif last is not None:
+                # "Give me its status": no topic of its own, it continues the clause before
+                groups[last].append(clause)
+            else:
+                orphans.append(clause)
+        if orphans and groups:
+            groups[next(iter(groups))].extend(orphans)
         if not groups and text.strip():
             groups[self.choose(values, descs, text)] = [text.strip()]
+        self._add_arithmetic_step(groups, values, descs)
+        groups = self._with_policy_step(groups, values, descs)
         request_ids = list(dict.fromkeys(ID_RE.findall(text)))
         out = []
         for index, (choice, parts) in enumerate(groups.items(), start=1):
             task = "; ".join(parts)
-            if self.multi and request_ids and not ID_RE.search(task):
+            if self.multi and request_ids and not ID_RE.search(task) and _REFERS_RE.search(task):
                 # "refund it" alone would leave the worker guessing: copy the user's ids
                 task += f" ({', '.join(request_ids)})"
             item: dict[str, Any] = {}
             props = items.get("properties") or {}
             for key, sub in props.items():
-                sub_schema = _deref(sub, self.root)
+                sub_schema = deref(sub, self.root)
                 candidate: Any = None
                 if key == field:
                     candidate = choice
-                elif _kind(sub_schema) == "string" and (
+                elif kind_of(sub_schema) == "string" and (
                     key.lower() in _TASK_NAMES or key.lower().endswith(("task", "query"))
                 ):
-                    candidate = _fit_string(task, sub_schema)
-                elif _kind(sub_schema) == "integer" and key.lower() in (
+                    candidate = fit_string(task, sub_schema)
+                elif kind_of(sub_schema) == "integer" and key.lower() in (
                     "step", "index", "order", "position", "id", "priority", "rank"
                 ):
-                    candidate = _clamp(index, sub_schema, integer=True)
+                    candidate = clamp(index, sub_schema, integer=True)
                 if candidate is None or validate(candidate, sub_schema, self.root):
                     candidate = self.fill(sub_schema, key, task, depth=depth + 2)
                 item[key] = candidate
@@ -326,6 +352,37 @@ class Filler:
             if item not in unique:
                 unique.append(item)
         return unique
+
+    def _add_arithmetic_step(self, groups: dict[Any, list[str]], values: list[Any],
+                             descs: dict[str, str]) -> None:
+        """sim-2: a clause that combines amounts another worker looks up ("What do ORD-1 and
+        ORD-2 come to together?") gets a later step for the worker with the calculator."""
+        if self.profile is None or not self.profile.reads_parameters:
+            return
+        calc = [v for v in values if set(terms(f"{v} {descs.get(str(v), '')}")) & _ARITHMETIC]
+        if not calc or calc[0] in groups:
+            return
+        # the whole group travels along: "one wireless keyboard" says which amount to take
+        asks = [parts for parts in groups.values() if any(combine_op(c) for c in parts)]
+        if asks:
+            groups[calc[0]] = [c for parts in asks for c in parts]
+
+    def _with_policy_step(self, groups: dict[Any, list[str]], values: list[Any],
+                          descs: dict[str, str]) -> dict[Any, list[str]]:
+        """sim-2: a step that leaves a decision to the rules ("escalate it with the priority
+        our policy requires") is preceded by a step for the worker that knows the rules."""
+        if self.profile is None or not self.profile.reads_parameters:
+            return groups
+        rules = [v for v in values
+                 if set(terms(f"{v} {descs.get(str(v), '')}")) & set(RULE_TERMS)]
+        if not rules or rules[0] in groups:
+            return groups
+        out: dict[Any, list[str]] = {}
+        for choice, parts in groups.items():
+            if any(defers_to_policy(p) for p in parts) and rules[0] not in out:
+                out[rules[0]] = list(parts)
+            out.setdefault(choice, []).extend(parts)
+        return out
 
     # -------------------------------------------------------------- scalars
 
@@ -353,7 +410,7 @@ class Filler:
             candidate = ids[0] if ids else ""
         else:
             candidate = text.strip() or self.answer
-        return _fit_string(candidate or "", schema)
+        return fit_string(candidate or "", schema)
 
     def _fill_number(self, schema: dict[str, Any], name: str, text: str, *,
                      integer: bool) -> float | int:
@@ -368,7 +425,7 @@ class Filler:
         if chosen is None:
             chosen = schema.get("minimum", 0) if isinstance(schema.get("minimum"),
                                                             int | float) else 0
-        return _clamp(chosen, schema, integer=integer)
+        return clamp(chosen, schema, integer=integer)
 
     def _fill_boolean(self, name: str, text: str) -> bool:
         if _CLARIFY_RE.search(name):
@@ -378,128 +435,17 @@ class Filler:
         return bool(concept) and all(c in terms(text) for c in concept)
 
     def _clarifying_question(self, text: str) -> str | None:
-        """A question when the request refers to a record but names no id or number
-        (conservative: "refund my order" -> asks; "refund ORD-10042" -> does not). sim-1
-        never asks."""
+        """A question when the request refers to one record but names no id ("refund my
+        order" -> asks; "refund ORD-10042" -> does not; an amount does not say which record).
+        sim-1 never asks."""
         if self.profile is not None and not self.profile.asks_clarification:
             return None
         m = _ENTITY_RE.search(text)
-        if not m or ID_RE.search(text) or numbers_in(text):
+        if not m or ID_RE.search(text):
+            return None
+        if numbers_in(text) and self.profile is not None and not self.profile.reads_parameters:
             return None
         thing = m.group(2).lower()
-        return f"Which {thing} do you mean? Please give the {thing} id."
-
-
-# ------------------------------------------------------------------ schema helpers
-
-
-def _kind(schema: dict[str, Any]) -> str:
-    if "type" not in schema:
-        if isinstance(schema.get("properties"), dict):
-            return "object"
-        if isinstance(schema.get("items"), dict):
-            return "array"
-    return schema_type(schema)
-
-
-def _deref(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
-    seen = 0
-    while isinstance(schema, dict) and "$ref" in schema and seen < MAX_DEPTH:
-        schema = resolve_ref(str(schema["$ref"]), root)
-        seen += 1
-    return schema if isinstance(schema, dict) else {}
-
-
-def _choices_of(schema: dict[str, Any], root: dict[str, Any]) -> tuple[list[Any], dict[str, str]]:
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return list(schema["enum"]), _choice_descriptions(schema)
-    for key in ("oneOf", "anyOf"):
-        branches = [_deref(b, root) for b in schema.get(key) or []]
-        if branches and all("const" in b for b in branches):
-            return [b["const"] for b in branches], {
-                str(b["const"]): f"{b.get('title') or ''} {b.get('description') or ''}"
-                for b in branches
-            }
-    return [], {}
-
-
-def _choice_field(items: dict[str, Any], root: dict[str, Any]) -> str | None:
-    """The property of a plan item that picks among choices (e.g. ``worker``)."""
-    if _kind(items) != "object" or not isinstance(items.get("properties"), dict):
-        return None
-    for key, sub in items["properties"].items():
-        values, _ = _choices_of(_deref(sub, root), root)
-        if len(values) >= 2:
-            return key
-    return None
-
-
-def _choice_descriptions(schema: dict[str, Any]) -> dict[str, str]:
-    return choice_descriptions(str(schema.get("description") or ""), schema.get("enum") or [])
-
-
-def _merge_all_of(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-    props: dict[str, Any] = dict(merged.get("properties") or {})
-    required: list[str] = list(merged.get("required") or [])
-    for branch in schema["allOf"]:
-        branch = _deref(branch, root)
-        props.update(branch.get("properties") or {})
-        required += [r for r in branch.get("required") or [] if r not in required]
-        for key, value in branch.items():
-            if key not in ("properties", "required"):
-                merged.setdefault(key, value)
-    if props:
-        merged["properties"] = props
-    if required:
-        merged["required"] = required
-    return merged
-
-
-def _fit_string(value: str, schema: dict[str, Any]) -> str:
-    if schema.get("enum"):
-        return schema["enum"][0]
-    hi = schema.get("maxLength")
-    lo = schema.get("minLength")
-    if isinstance(hi, int) and len(value) > hi:
-        value = value[:hi]
-    if isinstance(lo, int) and len(value) < lo:
-        value = value + "." * (lo - len(value))
-    pattern = schema.get("pattern")
-    if isinstance(pattern, str):
-        try:
-            if not re.search(pattern, value):
-                value = regex_example(pattern) or value
-        except re.error:
-            pass
-    return value
-
-
-def _clamp(value: float, schema: dict[str, Any], *, integer: bool) -> float | int:
-    lo, hi = schema.get("minimum"), schema.get("maximum")
-    xlo, xhi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
-    step = 1 if integer else 0.01
-    if isinstance(lo, int | float):
-        value = max(value, lo)
-    if isinstance(xlo, int | float) and value <= xlo:
-        value = xlo + step
-    if isinstance(hi, int | float):
-        value = min(value, hi)
-    if isinstance(xhi, int | float) and value >= xhi:
-        value = xhi - step
-    if integer:
-        whole = round(value)
-        if isinstance(lo, int | float) and whole < lo:
-            whole += 1
-        if isinstance(hi, int | float) and whole > hi:
-            whole -= 1
-        return int(whole)
-    if float(value).is_integer():
-        return int(value)
-    rounded = round(value, 4)
-    return rounded if not validate(rounded, schema) else value
-
-
-def _minimal(schema: dict[str, Any], kind: str) -> Any:
-    return {"object": {}, "array": [], "string": "", "integer": 0, "number": 0,
-            "boolean": False}.get(kind)
+        request = " ".join(text.split()).rstrip(" ?.!")
+        return (f"Which {thing} do you mean? To help with \"{request}\" I need the {thing} "
+                f"id. Could you give it to me?")

@@ -6,6 +6,7 @@ same way on every machine. The other brain modules build on these helpers.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -24,7 +25,8 @@ STOPWORDS = frozenset(
     just also please thanks thank hi hello hey dear ok okay up down out over under again further
     once s t don doesn didn isn aren wasn weren won wouldn couldn shouldn let lets
     get got show find look looking check tell give need needs want wants know see help like
-    much many list use used using user users ask asks asked one
+    much many list use used using user users ask asks asked one what's whats where's wheres
+    how's who's it's that's there's
     """.split()
 )
 
@@ -42,6 +44,7 @@ _TAG_RE_CACHE: dict[str, re.Pattern[str]] = {}
 _STEM_SYNONYMS = {"bil": "invoic", "reimburs": "refund", "purchas": "order"}
 
 
+@functools.lru_cache(maxsize=16384)
 def stem(word: str) -> str:
     """Crude suffix stripping: plural s/ies, -ing, -ed, final e, doubled consonant.
 
@@ -262,73 +265,24 @@ ACTION_VERBS = frozenset(
     check look find get show list tell give issue refund escalate cancel search calculate compute
     sum summarise summarize read open create send update fetch pull explain confirm verify compare
     return close reopen approve deny file raise lookup figure work add subtract total count email
-    notify report draft write book order pay charge credit investigate review
+    notify report draft write book order pay charge credit investigate review remind quote
+    cite let mark hand apply handle push split print wipe dump export delete summarise
+    summarize process escalate forward pull
     """.split()
 )
-_QUESTION_STARTS = frozenset(
+QUESTION_STARTS = frozenset(
     "what what's whats which who when where why how is are was were do does did can could "
-    "will would should has have".split()
+    "will would should has have may must".split()
 )
-_HARD_SPLIT_RE = re.compile(
-    r"\s*(?:;|\band also\b|\band then\b|\bas well as\b|\balso,|\bplus,|\bthen,|\badditionally,)\s*",
-    re.I,
-)
-
 
 #: Verbs whose request changes something (as opposed to asking for information).
 EFFECT_VERBS = frozenset(
     """
     refund issue escalate cancel create send update close reopen approve deny file raise book
     order pay charge credit email notify add subtract draft write return delete submit process
+    hand mark push split wipe apply handle forward transfer assign
     """.split()
 )
-
-
-def is_question(text: str) -> bool:
-    """Whether ``text`` asks for information rather than for an action: "Has the refund been
-    processed?" and "Tell me the status" ask; "Refund ORD-10042" and "Can you refund it?"
-    act (a polite imperative is still an action)."""
-    m = re.match(r"\s*(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?)?"
-                 r"([A-Za-z']+)", text, re.I)
-    first = m.group(1).lower() if m else ""
-    if first in EFFECT_VERBS:
-        return False
-    return first in ACTION_VERBS or first in _QUESTION_STARTS or text.rstrip().endswith("?")
-
-
-def split_clauses(text: str) -> list[str]:
-    """Split a request into intent clauses.
-
-    Boundaries: sentence ends, ";", "and also", "and then", "as well as", "also,", "then,",
-    and " and " / ", " when the next word is an action verb or a question word
-    ("look up ORD-10042 and refund it" -> two clauses; "invoices and orders" -> one).
-    """
-    clauses: list[str] = []
-    for sent in sentences(text):
-        for part in _HARD_SPLIT_RE.split(sent):
-            clauses.extend(_split_on_and(part))
-    out = []
-    for clause in clauses:
-        clause = _LEADING_CONNECTOR_RE.sub("", clause.strip(" ,.;:!?"))
-        if clause:
-            out.append(clause[0].upper() + clause[1:] if clause[0].islower() else clause)
-    return out
-
-
-_LEADING_CONNECTOR_RE = re.compile(r"^(?:(?:and|also|then|plus|additionally|finally)\b[,\s]*)+",
-                                   re.I)
-
-
-def _split_on_and(part: str) -> list[str]:
-    pieces: list[str] = []
-    last = 0
-    for m in re.finditer(r"(?:,\s*and\s+|\s+and\s+|,\s+)(?=([A-Za-z']+))", part):
-        nxt = m.group(1).lower()
-        if nxt in ACTION_VERBS or nxt in _QUESTION_STARTS:
-            pieces.append(part[last : m.start()])
-            last = m.end()
-    pieces.append(part[last:])
-    return pieces
 
 
 def choice_descriptions(description: str, values: list[Any]) -> dict[str, str]:
@@ -352,11 +306,21 @@ _MODIFIER_START_RE = re.compile(
 )
 
 
+_TOPIC_RE = re.compile(
+    r"\b(?:ask(?:s|ed|ing)?|wants? to know|enquir\w*|inquir\w*|call(?:s|ed|ing)?|"
+    r"writ(?:es|ing)|complain\w*|chasing \w+|emailing)\s+(?:\w+\s+)?"
+    r"(?:about|regarding|concerning)\s+", re.I)
+
+
 def head_weighted_terms(text: str) -> list[str]:
     """``terms(text)`` with the head phrase's terms counted twice: the words before the first
     preposition carry what is asked about ("the open invoices" in "List the open invoices
     of customer CUS-0012"); what follows only qualifies it."""
     base = terms(text)
+    topic = _TOPIC_RE.search(text)
+    if topic:
+        # "Customer CUS-0048 asks about their refund": what is asked about is the head
+        text = text[topic.end():]
     m = _MODIFIER_START_RE.search(text)
     if not m or m.start() == 0:
         return base

@@ -7,18 +7,22 @@ clearer description honestly changes which tool the simulator picks.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from passline.sim.brain.clauses import action_words, is_question, opening_verb
 from passline.sim.brain.ids import id_affinity, is_id_like
-from passline.sim.brain.parsing import arithmetic_expression
+from passline.sim.brain.knowledge import RULE_TERMS, implied_terms
+from passline.sim.brain.parsing import arithmetic_expression, date_range
 from passline.sim.brain.profiles import Profile
 from passline.sim.brain.text import (
-    ACTION_VERBS,
     BM25,
+    EFFECT_VERBS,
+    STOPWORDS,
     head_weighted_terms,
-    is_question,
     split_identifier,
     stem,
     terms,
@@ -31,6 +35,8 @@ MIN_RELEVANCE = 0.5
 NEAR_TIE = 0.85
 #: Bonus per required id parameter for which the clause holds a fitting id (see ids.py).
 ID_BONUS = 0.6
+#: sim-2: bonus when that id matches the parameter's declared ``pattern`` exactly.
+STRONG_ID_BONUS = 2.5
 #: Name terms count this many times in a tool's document.
 NAME_WEIGHT = 3
 #: Bonus when the clause opens with a verb that is a word of the tool's name ("Refund ..."
@@ -41,6 +47,18 @@ NEGATIVE_WEIGHT = 1.0
 #: sim-2: factor on an action-only tool's score when the clause asks for information (0: a
 #: question never triggers a tool that only acts, like one that issues refunds).
 QUESTION_ACTION_FACTOR = 0.0
+#: sim-2: factor on lookup tools when an imperative names an action a tool performs
+#: ("Refund ORD-10042 ..." -> issue_refund, not get_order).
+ACTION_LOOKUP_FACTOR = 0.3
+#: sim-2: bonus per required non-id parameter the clause supplies (a period for dates, an
+#: enum value named word for word).
+FILL_BONUS = 0.6
+#: sim-2: factor on a tool whose name's noun has the other number than the request's ("the
+#: order" vs list_orders) when both a singular and a plural tool exist.
+NUMBER_FACTOR = 0.7
+_APPOSITIVE_RE = re.compile(r"(\b[A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{2,}\b)\s*\([^)]*\)")
+_CONTRAST_RE = re.compile(r"\b(?:not just|not only|rather than|instead of)\b[^,.;:?!]*", re.I)
+EFFECT_STEMS = frozenset(stem(v) for v in EFFECT_VERBS)
 _LOOKUP_VERBS = {"look", "lookup", "get", "show", "check", "find", "fetch", "list", "read",
                  "search", "view", "retrieve", "query"}
 _ACTION_VERBS = {"create", "issue", "send", "escalate", "cancel", "delete", "update", "submit",
@@ -66,6 +84,11 @@ class ToolSpec:
     description: str
     parameters: dict[str, Any]
     index: int
+
+    @functools.cached_property
+    def key(self) -> str:
+        """The parameters as canonical JSON (what caches of per-tool analysis key on)."""
+        return json.dumps(self.parameters, sort_keys=True, default=str)
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -107,13 +130,16 @@ def tool_document(tool: ToolSpec, profile: Profile) -> tuple[list[str], list[str
     The name counts ``NAME_WEIGHT`` times. sim-1 reads name + description verbatim, guidance
     and all (so a "Do not use for refund status" sentence *adds* "refund status" for it --
     naive lexical matching). sim-2 drops negative sentences from the positive side, doubles
-    "use when" phrases, and adds parameter names, descriptions and enum values.
+    the description's opening sentence and "use when" phrases, and adds parameter names,
+    descriptions and enum values.
     """
     name_terms = terms(split_identifier(tool.name))
     if not profile.follows_guidance:
         return name_terms * NAME_WEIGHT + terms(tool.description), []
     plain, positives, negatives = split_guidance(tool.description)
     doc = name_terms * NAME_WEIGHT + terms(plain)
+    # the opening of a description says what the tool does: it counts double
+    doc += terms(re.split(r"[.:;]\s", plain.strip(), maxsplit=1)[0])
     for phrase in positives:
         doc += terms(phrase)
     if profile.reads_parameters:
@@ -136,39 +162,112 @@ class Ranked:
     score: float
 
 
+@dataclass(frozen=True)
+class _ToolFacts:
+    """What a profile reads from one tool spec (cached: specs repeat across requests)."""
+
+    doc: tuple[str, ...]
+    negatives: frozenset[str]
+    action_only: bool
+    side_effect: bool
+    knows_rules: bool
+    name_stems: frozenset[str]
+    name_verb: str
+
+
+@functools.lru_cache(maxsize=512)
+def _tool_facts(name: str, description: str, key: str, profile: Profile) -> _ToolFacts:
+    tool = ToolSpec(name, description, json.loads(key), 0)
+    doc, neg = tool_document(tool, profile)
+    words_ = split_identifier(name).split()
+    return _ToolFacts(
+        tuple(doc), frozenset(neg), tool_is_action_only(tool), has_side_effect(tool),
+        bool(set(doc) & set(RULE_TERMS)), frozenset(stem(w) for w in words_),
+        stem((words_ or [""])[0]))
+
+
 class ToolRanker:
     """Scores texts against the request's tools for one model profile."""
 
     def __init__(self, tools: list[ToolSpec], profile: Profile) -> None:
         self.tools = tools
         self.profile = profile
-        docs = [tool_document(t, profile) for t in tools]
-        self.bm25 = BM25([d[0] for d in docs])
-        self.negatives = [set(d[1]) for d in docs]
-        self.action_only = [tool_is_action_only(t) for t in tools]
+        facts = [_tool_facts(t.name, t.description, t.key, profile) for t in tools]
+        self.bm25 = BM25([f.doc for f in facts])
+        self.negatives = [f.negatives for f in facts]
+        self.action_only = [f.action_only for f in facts]
+        self.side_effect = [f.side_effect for f in facts]
+        #: the tool's description speaks of rules, policies or limits
+        self.knows_rules = [f.knows_rules for f in facts]
+        self.name_stems = [f.name_stems for f in facts]
+        self.name_verbs = [f.name_verb for f in facts]
+        self.number_of = _name_numbers(tools)
 
     def rank(self, text: str) -> list[Ranked]:
         """Tools by relevance to ``text``, best first (ties keep the request's tool order)."""
-        query = head_weighted_terms(text) if self.profile.follows_guidance else terms(text)
+        capable = self.profile.follows_guidance
+        if capable:
+            # "all of POL-SLA-001, not just a snippet": what is ruled out is not asked for
+            text_q = _CONTRAST_RE.sub(" ", text)
+            # "POL-SLA-001 (Support response times by tier)": an aside naming the record
+            text_q = _APPOSITIVE_RE.sub(r"\1", text_q)
+            query = head_weighted_terms(text_q) + implied_terms(text_q)
+        else:
+            query = terms(text)
         if arithmetic_expression(text):
             query += ["calculat", "arithmetic", "comput"]
         opening = _opening_verb(text)
         question = is_question(text)
+        named = [opening in self.name_stems[i] for i in range(len(self.tools))] if opening \
+            else [False] * len(self.tools)
+        if capable and question:
+            # "Has the refund been issued?": the question's verb is the tool's verb
+            said = set(terms(text))
+            named = [n or (self.name_verbs[i] in said) for i, n in enumerate(named)]
+        acting = capable and not question and opening in EFFECT_STEMS and any(named)
+        asked = ({stem(w) for w in action_words(text)} | (set(query) & EFFECT_STEMS)
+                 if capable and not question else set())
+        period = date_range(text) is not None if self.profile.reads_parameters else False
+        mentioned = _noun_numbers(text) if capable else {}
         ranked = []
         for i, tool in enumerate(self.tools):
             score = self.bm25.score(query, i)
-            if opening and opening in {stem(w) for w in split_identifier(tool.name).split()}:
+            if named[i]:
                 score += VERB_BONUS
-            if self.profile.follows_guidance and self.negatives[i]:
+            if capable and self.negatives[i]:
                 hits = [t for t in query if t in self.negatives[i]]
                 score -= NEGATIVE_WEIGHT * sum(max(self.bm25.term_weight(t), 0.5) for t in hits)
-            score += ID_BONUS * sum(
-                1 for p in tool.required
-                if is_id_like(p, tool.properties[p] or {})
-                and id_affinity(p, tool.properties[p], text, self.profile)
-            )
-            if self.profile.follows_guidance and question and self.action_only[i]:
+            for p in tool.required:
+                schema = tool.properties[p] or {}
+                if is_id_like(p, schema) and id_affinity(p, schema, text, self.profile):
+                    # an id of exactly the declared shape names the record the tool takes
+                    exact = self.profile.reads_parameters and isinstance(
+                        schema.get("pattern"), str)
+                    score += STRONG_ID_BONUS if exact else ID_BONUS
+            if self.profile.reads_parameters and not tool.required:
+                # a lookup with only optional filters ("by invoice id, by customer id"):
+                # an id of the declared shape still says it fits
+                score += STRONG_ID_BONUS / 2 * any(
+                    is_id_like(p, s) and isinstance(s.get("pattern"), str)
+                    and id_affinity(p, s, text, self.profile)
+                    for p, s in tool.properties.items() if isinstance(s, dict))
+            if self.profile.reads_parameters:
+                score += FILL_BONUS * _fillable(tool, text, period)
+            if capable and question and self.action_only[i]:
                 score *= QUESTION_ACTION_FACTOR
+            if capable and not question and self.side_effect[i] and not (
+                    asked & self.name_stems[i]):
+                # "Customer asks about ORD-10222" asks nothing to be done: no action for it
+                score *= QUESTION_ACTION_FACTOR
+            noun = self.number_of[i]
+            if capable and noun is not None and noun[1] not in mentioned.get(noun[0],
+                                                                            {noun[1]}):
+                # "the order it is about" is one order: get_order, not list_orders
+                score *= NUMBER_FACTOR
+            if acting and not named[i] and not self.action_only[i]:
+                # "Refund the full order ORD-10272": an imperative names the action; tools
+                # that only look things up are not what is asked for
+                score *= ACTION_LOOKUP_FACTOR
             ranked.append(Ranked(tool, round(score, 6)))
         ranked.sort(key=lambda r: (-r.score, r.tool.index))
         return ranked
@@ -176,6 +275,15 @@ class ToolRanker:
     def best(self, text: str) -> Ranked | None:
         ranked = self.rank(text)
         return ranked[0] if ranked and ranked[0].score >= MIN_RELEVANCE else None
+
+
+def has_side_effect(tool: ToolSpec) -> bool:
+    """A tool that changes something: its name starts with an effect verb (issue_, create_,
+    escalate_ ...) or its description says it has a side effect."""
+    name_words = split_identifier(tool.name).split()
+    plain, _, _ = split_guidance(tool.description)
+    return bool((name_words and name_words[0] in _ACTION_VERBS)
+                or re.search(r"side[- ]effect", plain, re.I))
 
 
 def tool_is_action_only(tool: ToolSpec) -> bool:
@@ -192,10 +300,62 @@ def tool_is_action_only(tool: ToolSpec) -> bool:
                 or re.search(r"side[- ]effect", plain, re.I))
 
 
+def _name_numbers(tools: list[ToolSpec]) -> list[tuple[str, str] | None]:
+    """Per tool, (noun stem, "one" | "many") when a singular and a plural tool share the noun
+    (get_order / list_orders, read_policy / search_policies), else None."""
+    found: list[tuple[str, str] | None] = []
+    for tool in tools:
+        last = (split_identifier(tool.name).split() or [""])[-1]
+        found.append((stem(last), "many" if stem(last) != last.rstrip("'") and
+                      last.endswith("s") else "one") if last else None)
+    kinds: dict[str, set[str]] = {}
+    for item in found:
+        if item:
+            kinds.setdefault(item[0], set()).add(item[1])
+    return [item if item and len(kinds[item[0]]) == 2 else None for item in found]
+
+
+def _noun_numbers(text: str) -> dict[str, set[str]]:
+    """Per noun stem in ``text``, whether it is used in the singular, plural or both."""
+    out: dict[str, set[str]] = {}
+    for word in words(text):
+        low = word.lower()
+        if low in STOPWORDS or len(low) < 3:
+            continue
+        out.setdefault(stem(low), set()).add(
+            "many" if low.endswith("s") and stem(low) != low and not low.endswith("ss")
+            else "one")
+    return out
+
+
+def _fillable(tool: ToolSpec, text: str, period: bool) -> int:
+    """How many of the tool's required non-id parameters the text supplies: a date for each
+    date parameter when it names a period, an enum value it mentions word for word."""
+    count = 0
+    for name in tool.required:
+        schema = tool.properties.get(name) or {}
+        if not isinstance(schema, dict):
+            continue
+        if schema.get("enum"):
+            if any(mentions_value(str(v), text) for v in schema["enum"]):
+                count += 1
+        elif period and (schema.get("format") in ("date", "date-time") or "date" in name):
+            count += 1
+    return count
+
+
+def mentions_value(value: str, text: str) -> bool:
+    """Whether ``text`` names an enum ``value`` word for word (a plural counts: "refunds" /
+    "refund"; "opened" does not name "open")."""
+    want = split_identifier(value).split()
+    if not want:
+        return False
+    have = {w.lower() for w in words(text)}
+    return all(w in have or w + "s" in have or (w.endswith("s") and w[:-1] in have)
+               for w in want)
+
+
 def _opening_verb(text: str) -> str | None:
-    """The stemmed first word of an imperative clause ("Refund the order" -> "refund")."""
-    first = re.match(r"\s*(?:please\s+|can you\s+|could you\s+)?([A-Za-z]+)", text, re.I)
-    if not first:
-        return None
-    word = first.group(1).lower()
-    return stem(word) if word in ACTION_VERBS else None
+    """The stemmed verb an imperative clause opens with ("Refund the order" -> "refund")."""
+    verb = opening_verb(text)
+    return stem(verb) if verb else None
