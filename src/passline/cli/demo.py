@@ -31,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, default=None, help="trials per case (default: each "
                    "eval's own)")
     p.add_argument("--concurrency", type=int, default=64, help="agent runs in flight")
-    p.add_argument("-k", dest="keyword", default=None, help="only evals/cases matching (pytest -k)")
+    p.add_argument("-k", dest="keyword", default=None,
+                   help="only evals/cases matching (pytest -k)")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 unless the candidate passes the gate and the regressed variant "
+                   "is caught (what CI asserts)")
     p.set_defaults(func=run)
 
 
@@ -77,9 +81,14 @@ def run(args: argparse.Namespace) -> int:
                                   f"{proc.returncode}; see the output above")
     runs = _session_runs(run_root)
     console.rule("verdicts")
-    for base, cand in COMPARISONS:  # the demo shows verdicts; it is not itself a gate
-        _compare_and_report(console, out, runs[base], runs[cand], run_root, base, cand)
+    verdicts = {cand: _compare_and_report(console, out, runs[base], runs[cand], run_root, base,
+                                          cand) for base, cand in COMPARISONS}
     console.print(f"\ndone in {time.perf_counter() - start:.0f}s; runs in {run_root}")
+    if args.check and (verdicts["candidate"] == "regressed" or
+                       verdicts["regressed"] != "regressed"):
+        console.print(f"[red]demo check failed: expected the candidate to pass and the "
+                      f"regressed prompts to be caught, got {verdicts}[/]")
+        return int(ExitCode.REGRESSION)
     return int(ExitCode.OK)
 
 
@@ -126,7 +135,7 @@ def _session_runs(run_root: Path) -> dict[str, Path]:
 
 
 def _compare_and_report(console: Any, out: Path, baseline: Path, candidate: Path,
-                        run_root: Path, base_name: str, cand_name: str) -> int:
+                        run_root: Path, base_name: str, cand_name: str) -> str:
     from passline.compare import compare, gate, load_policy
 
     comparison = compare(baseline, candidate)
@@ -136,12 +145,11 @@ def _compare_and_report(console: Any, out: Path, baseline: Path, candidate: Path
                   f"[bold {colour}]{verdict.status.upper()}[/]")
     for reason in verdict.reasons[:6]:
         console.print(f"  - {reason}")
-    try:
-        from passline.report import build_report
-    except ImportError:  # the report stage is optional in a minimal install
-        return int(verdict.exit_code)
+    from passline.report import build_report
+
     paths = build_report(baseline, candidate, out / f"{cand_name}-vs-{base_name}",
                          comparison=comparison, verdict=verdict, history_root=run_root,
                          title=f"{cand_name} vs {base_name}")
     console.print(f"  report: {paths.index_html}")
-    return int(verdict.exit_code)
+    console.print(f"  summary for a PR comment: {paths.summary_md}")
+    return str(verdict.status)
