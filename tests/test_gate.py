@@ -280,3 +280,39 @@ def test_baseline_cli_round_trip_and_gate_by_name(tmp_path, capsys, monkeypatch)
     assert _cli(gate_cli, ["gate", "main", str(c), "--n-boot", "200"]) == 0
     assert _cli(baseline_cli, ["baseline", "rollback", "main"]) == 0
     assert "rolled back baseline main to run b" in capsys.readouterr().out
+
+
+# --- false alarms: the gate must not cry wolf on noise --------------------------------------
+def _noisy_pair(rng, n_cases: int, trials: int, clusters: int | None):
+    """Two runs of the *same* agent: per-case pass probabilities shared, outcomes sampled."""
+    import numpy as np
+
+    if clusters:  # cases of a cluster share difficulty (e.g. one template or source document)
+        cluster_p = rng.beta(2, 1, size=clusters)
+        ids = rng.integers(0, clusters, size=n_cases)
+        p = np.clip(cluster_p[ids] + rng.normal(0, 0.05, n_cases), 0, 1)
+        names = [f"c{i}" for i in ids]
+    else:
+        p, names = rng.beta(2, 1, size=n_cases), None
+
+    def sample(run_id: str):
+        q = p
+        if clusters:  # each run shifts each cluster a little (sampling noise hits a whole
+            # template at once): correlated within a cluster, zero on average
+            q = np.clip(p + rng.normal(0, 0.15, clusters)[ids], 0, 1)
+        outcomes = [["pass" if rng.random() < q[i] else "fail" for _ in range(trials)]
+                    for i in range(n_cases)]
+        return make_run(outcomes, run_id=run_id, clusters=names)
+    return sample("base"), sample("cand")
+
+
+@pytest.mark.parametrize("clusters", [None, 12], ids=["independent", "clustered"])
+def test_false_alarm_rate_on_identical_variants_stays_below_alpha(clusters):
+    import numpy as np
+
+    rng = np.random.default_rng(20261127)
+    policy = GatePolicy(max_cost_increase=float("inf"), max_p95_latency_increase=float("inf"))
+    pairs = 150
+    alarms = sum(gate(compare(*_noisy_pair(rng, 80, 2, clusters), n_boot=200), policy).status
+                 == "regressed" for _ in range(pairs))
+    assert alarms / pairs <= policy.alpha  # measured in bench/bench_compare_false_alarms.py
