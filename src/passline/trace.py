@@ -64,6 +64,7 @@ class Tracer:
         self._current: contextvars.ContextVar[str | None] = contextvars.ContextVar(
             f"passline-span-{id(self)}", default=None)
         self._finished: list[Span] = []
+        self._open: dict[str, OpenSpan] = {}
 
     @contextlib.contextmanager
     def span(self, kind: str, name: str, **attributes: Any) -> Iterator[OpenSpan]:
@@ -71,6 +72,7 @@ class Tracer:
         span = OpenSpan(f"s{next(self._ids)}", self._current.get(), str(kind), name,
                         self._clock() - self._origin, dict(attributes))
         token = self._current.set(span.span_id)
+        self._open[span.span_id] = span
         try:
             yield span
         except BaseException as exc:
@@ -93,6 +95,10 @@ class Tracer:
         self._finish(span)
 
     def _finish(self, span: OpenSpan) -> None:
+        self._open.pop(span.span_id, None)
+        parent = self._open.get(span.parent_id or "")
+        if parent is not None:  # parents show the tokens and cost of everything below them
+            parent.usage = parent.usage + span.usage
         attributes = {k: _clip(self._redact(v) if self._redact else v)
                       for k, v in span.attributes.items()}
         self._finished.append(Span(span.span_id, span.parent_id, span.kind, span.name,
@@ -123,7 +129,8 @@ def span_tree(spans: Sequence[Span]) -> list[tuple[int, Span]]:
 
 
 def rollup_usage(spans: Sequence[Span], kind: str = "llm") -> Usage:
-    """Total usage of the spans of one kind (LLM spans carry the tokens and cost)."""
+    """Total usage of the spans of one kind. LLM spans carry the tokens and cost; every
+    other span shows the total of its subtree, so sum one kind only."""
     total = Usage()
     for s in spans:
         if s.kind == kind:

@@ -75,6 +75,8 @@ def test_journey_across_workers_plans_delegates_and_reflects(
     assert {"agent", "step", "worker", "llm", "tool"} <= kinds
     llm_spans = [s for s in run.trace if s.kind == SpanKind.LLM]
     assert sum(s.usage.cost_usd for s in llm_spans) == pytest.approx(run.usage.cost_usd)
+    root = next(s for s in run.trace if s.kind == SpanKind.AGENT)  # parents roll up children
+    assert root.usage.total_tokens == run.usage.total_tokens
     assert run.state_changes == () and run.usage.calls == len(llm_spans)
     names = [s.name for s in run.trace]
     assert "plan" in names and "critique" in names
