@@ -45,6 +45,6 @@ def eval(  # the public name users write: @passline.eval(...)
                               "`scores` as an argument")
         mark = pytest.mark.passline(dataset, agent=agent, trials=trials, scorers=tuple(scorers),
                                     threshold=threshold, allow_errors=allow_errors)
-        return mark(fn)  # type: ignore[no-any-return]
+        return mark(fn)
 
     return decorate

@@ -124,7 +124,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     current = config.stash.get(SESSION_KEY, None)
     if current is None or current.shard is None:
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         param = _param(item)
         (keep if param is None or current.in_shard(param) else drop).append(item)
@@ -159,7 +160,7 @@ def case(request: pytest.FixtureRequest) -> Case:
         raise pytest.UsageError(f"{request.node.nodeid}: the `case` fixture only exists in "
                                 "passline evals; decorate the test with @passline.eval(...)")
     request.node.stash[PARAM_KEY] = param
-    return param.job.case  # type: ignore[no-any-return]
+    return param.job.case
 
 
 @pytest.fixture
@@ -261,6 +262,8 @@ class _Recorder:
         line = progress_line(current)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if line and reporter is not None:
+            if getattr(reporter._tw, "width_of_current_line", 0):
+                reporter._tw.line()  # after a row of progress dots
             reporter.write_line(line)
 
 

@@ -47,9 +47,10 @@ def resolve_agent(spec: str | AgentFn) -> AgentFn:
         except ImportError as exc:
             raise ConfigError(f"cannot import agent module {module_name!r} ({exc}); is it on "
                               "sys.path? (pytest: add pythonpath = ['.'] to its config)") from exc
-        fn = getattr(module, attr, None)
-        if fn is None:
+        found = getattr(module, attr, None)
+        if found is None:
             raise ConfigError(f"module {module_name!r} has no agent {attr!r}")
+        fn = found
     if not callable(fn):
         raise ConfigError(f"agent {spec!r} is not callable")
     return fn

@@ -106,7 +106,7 @@ class EvalSession:
             try:
                 parsed = parse_ref(ref, root=self.root)
                 info.update(name=parsed.name, version=parsed.version)
-                if getattr(parsed, "path", None) and Path(parsed.path).exists():
+                if parsed.path is not None and Path(parsed.path).exists():
                     info["fingerprint"] = dataset_fingerprint(parsed.path)
             except Exception:  # provenance is best effort; loading already succeeded
                 log.debug("no fingerprint for %s", ref, exc_info=True)

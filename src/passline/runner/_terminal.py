@@ -32,10 +32,13 @@ def progress_line(session: EvalSession) -> str | None:
         return None
     _last_progress[id(session)] = (now, p.done)
     eta = p.eta_s
-    eta_text = f", ETA {eta:.0f}s" if eta is not None else ""
-    errors = f", {p.errors} errors" if p.errors else ""
-    return (f"passline: {p.done}/{p.total} agent runs done ({p.done / max(p.total, 1):.0%}), "
-            f"${p.cost_usd:.4f} so far{errors}{eta_text}")
+    eta_text = f" · ETA {eta:.0f}s" if eta is not None else ""
+    errors = f" · {p.errors} errors" if p.errors else ""
+    width = 24
+    filled = round(width * p.done / max(p.total, 1))
+    bar = "#" * filled + "-" * (width - filled)
+    return (f"passline [{bar}] {p.done}/{p.total} agent runs · ${p.cost_usd:.4f} so far"
+            f"{errors}{eta_text}")
 
 
 def _p(values: Sequence[float], q: float) -> float:
