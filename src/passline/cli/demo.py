@@ -28,8 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "HTML reports and gate verdicts (no API key needed)")
     p.add_argument("--out", default="reports/demo", help="where runs and reports go "
                    "(default reports/demo)")
-    p.add_argument("--trials", type=int, default=None, help="trials per case (default: each "
-                   "eval's own)")
+    p.add_argument("--trials", type=int, default=3,
+                   help="trials per case (default 3: sampled answers differ, so flaky cases and "
+                   "per-case pass rates show)")
+    p.add_argument("--temperature", type=float, default=0.7,
+                   help="sampling temperature of the agents' model calls (default 0.7; seeded, "
+                   "so the demo is reproducible)")
     p.add_argument("--concurrency", type=int, default=64, help="agent runs in flight")
     p.add_argument("-k", dest="keyword", default=None,
                    help="only evals/cases matching (pytest -k)")
@@ -65,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         cmd += ["--passline-variant", f"{name}={model}:{prompts}"]
     if args.trials:
         cmd += ["--passline-trials", str(args.trials)]
+    cmd += ["--passline-temperature", str(args.temperature)]
     if args.keyword:
         cmd += ["-k", args.keyword]
     console.rule("passline demo")
