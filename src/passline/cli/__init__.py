@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = [
     "passline.cli.gate",
     "passline.cli.baseline",
     "passline.cli.config",
+    "passline.cli.init",
 ]
 
 EPILOG = "exit codes: " + ", ".join(

@@ -1,0 +1,1 @@
+"""Evals for this project, run with ``pytest evals/`` (see ``[tool.passline]``)."""
