@@ -149,6 +149,9 @@ class EvalSession:
 
     def start(self, params: Iterable[Param]) -> int:
         """Start every run (and every scorer's async preparation, e.g. judge calls)."""
+        params = list(params)
+        if params and self.settings.cache != "replay":  # replayed runs never reach a model
+            self.warm_up()
         n = 0
         for param in params:
             self.runner.submit(param.job)
@@ -160,6 +163,19 @@ class EvalSession:
                         trial=param.job.trial))
             n += 1
         return n
+
+    def warm_up(self) -> None:
+        """Import the model SDK and resolve every variant's endpoint (starting the simulator
+        if needed) before the first run, so the first wave of runs does not queue behind
+        one-time start-up work on the runner's loop."""
+        import openai  # noqa: F401  (the import is the point)
+
+        client = self.runner.client
+        for variant in self.variants:
+            try:
+                client.endpoint(variant.model)
+            except Exception:  # a missing key etc. is reported by the run that needs it
+                log.debug("endpoint for %s not ready", variant.model, exc_info=True)
 
     def wait(self, param: Param) -> AgentRun:
         return self.runner.result(param.job, timeout_s=self.settings.run_timeout_s + 60)
