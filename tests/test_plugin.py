@@ -95,6 +95,7 @@ def test_scores_decide_pass_fail_and_records_are_written(pytester: pytest.Pytest
     run_dir = only_run(root)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["schema_version"] == 1 and manifest["finished_at"]
+    assert manifest["trials"] == 1 and manifest["timings"]["runs"] == 6
     assert manifest["totals"]["n"] == 6 and manifest["totals"]["passed"] == 4
     assert manifest["variant"] == {"name": "candidate", "model": "sim-1", "prompts": "v2",
                                    "params": {}}

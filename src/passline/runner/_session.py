@@ -247,7 +247,7 @@ class EvalSession:
         writer.write(row)
         self.rows_by_variant.setdefault(name, []).append(
             {k: row.get(k) for k in ("status", "score", "cost_usd", "latency_s", "dataset",
-                                     "dataset_version", "tags", "tokens")})
+                                     "dataset_version", "tags", "tokens", "trial")})
 
     @property
     def run_root(self) -> Path:
@@ -285,6 +285,8 @@ class EvalSession:
                                         client.usage_by_purpose.items()}
                 extra["cache"] = {"mode": client.cache.mode, "hits": client.cache.hits,
                                   "misses": client.cache.misses}
+            trials = [int(r.get("trial") or 0) for r in self.rows_by_variant.get(name, [])]
+            extra["trials"] = max(trials) + 1 if trials else 0
             judges = self.judges()
             if judges:
                 extra["judges"] = judges
