@@ -145,11 +145,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     current = item.config.stash.get(SESSION_KEY, None)
-    if current is not None and current.worker and nextitem is not None:
-        nxt = _param(nextitem)
-        if nxt is not None:
-            current.start([nxt])  # prefetch: the next item's run overlaps this one
+    if current is not None and current.worker:
+        # under xdist, start the runs of the items queued on this worker (up to the
+        # concurrency limit) so they overlap, as they do in a single process
+        upcoming = [nextitem] if nextitem is not None else []
+        upcoming += _xdist_queued_items(item, current.settings.concurrency)
+        current.start(p for p in map(_param, [item, *upcoming]) if p is not None)
     return (yield)
+
+
+def _xdist_queued_items(item: pytest.Item, limit: int) -> list[pytest.Item]:
+    """Items xdist has already sent to this worker. Reads the worker's queue (an xdist
+    internal); if its shape ever changes this returns nothing and runs start one by one."""
+    for plugin in item.config.pluginmanager.get_plugins():
+        queue = getattr(plugin, "torun", None)
+        if queue is None or not hasattr(queue, "lock"):
+            continue
+        try:
+            with queue.lock() as pending:
+                indices = [i for i in list(pending)[:limit] if isinstance(i, int)]
+            items = item.session.items
+            return [items[i] for i in indices if 0 <= i < len(items)]
+        except Exception:  # pragma: no cover - xdist internals changed
+            return []
+    return []
 
 
 @pytest.fixture
