@@ -183,6 +183,7 @@ def trial_payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "sp": compact_spans,
         "spn": len(spans),
         "e": None if not error else _clip(str(error), 2000),
+        "f": None if not row.get("failure") else _clip(str(row["failure"]), 2000),
         "g": run.get("guardrail"),
         "cost": _num(row.get("cost_usd"), 7),
         "tok": int(row.get("tokens") or 0),

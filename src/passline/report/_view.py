@@ -32,6 +32,8 @@ def case_reason(case: Mapping[str, Any] | None, limit: int = 160) -> str:
         failing = [f"{s[0]}: {s[3]}" if s[3] else s[0] for s in trial["sc"] if not s[2]]
         if failing:
             return fmt.clip("; ".join(failing), limit)
+        if trial.get("f"):  # the eval's own assertion failed
+            return fmt.clip(str(trial["f"]).replace("\n", " "), limit)
         return fmt.clip(f"status {trial['st']}", limit)
     return ""
 

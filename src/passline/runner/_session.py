@@ -224,7 +224,9 @@ class EvalSession:
             "tokens": usage.total_tokens if usage else 0,
             "latency_s": run.latency_s if run else 0.0,
             "judge_cost_usd": sum(float(s.details.get("judge_cost_usd", 0.0)) for s in scores),
-            "error": error,
+            # "error" is for infrastructure/agent errors; a failed eval's message is "failure"
+            "error": error if status == "error" else None,
+            "failure": error if status == "fail" else None,
         }
 
     def record(self, row: Mapping[str, Any]) -> None:
