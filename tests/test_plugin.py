@@ -238,3 +238,123 @@ def test_baseline_option_makes_the_gate_verdict_the_exit_code(
     worse = pytester.runpytest("--passline-baseline", str(baseline), "-p", "no:cacheprovider")
     assert worse.ret == 1
     worse.stdout.fnmatch_lines(["*passline gate: REGRESSED*", "*pass rate*"])
+
+
+def test_collect_only_never_runs_the_agent(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=4)
+    pytester.runpytest("--collect-only", "-q").assert_outcomes()
+    assert not (root / "runs").exists()
+
+
+def test_skipped_evals_write_no_result_row(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=3)
+    pytester.makepyfile(test_evals='''
+import pytest, passline
+
+@passline.eval("mini@v1")
+def test_skipping(run, case):
+    if case.id != "c1":
+        pytest.skip("not this one")
+''')
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1, skipped=2)
+    assert [r["case_id"] for r in read_rows(only_run(root))] == ["c1"]
+
+
+def test_merge_refuses_a_non_empty_destination(pytester: pytest.Pytester,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(pytester, n=2)
+    pytester.runpytest("-p", "no:cacheprovider")
+    run_dir = only_run(root)
+    from passline.cli import main
+
+    assert main(["merge", str(run_dir), "--out", str(run_dir)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert len(list(read_rows(run_dir))) == 2
+
+
+def test_bad_agent_name_is_a_usage_error_at_collection(pytester: pytest.Pytester) -> None:
+    make_project(pytester, n=2)
+    result = pytester.runpytest("--passline-agent", "nosuch_module:run")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*cannot import agent module 'nosuch_module'*"])
+
+
+def test_missing_baseline_is_a_usage_error_before_anything_runs(
+        pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=2)
+    result = pytester.runpytest("--passline-baseline", "reports/nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--passline-baseline reports/nope: no such run*"])
+    assert not (root / "runs").exists()
+
+
+def test_gate_refuses_to_judge_a_run_with_errors(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=6, extra_toml="[tool.passline.gate]\n"
+                        "max_p95_latency_increase = inf\nmax_cost_increase = inf\n")
+    pytester.runpytest("-p", "no:cacheprovider")
+    baseline = only_run(root)
+    (root / "golden" / "mini" / "v1" / "data.jsonl").write_text(
+        "".join(json.dumps({"id": f"c{i}", "input": {"message": "explode"},
+                            "expected": {"facts": ["x"]}}) + "\n" for i in range(6)))
+    result = pytester.runpytest("--passline-baseline", str(baseline), "-p", "no:cacheprovider")
+    assert result.ret == 3  # an outage is an infrastructure error, never a verdict
+    result.stdout.fnmatch_lines(["*passline gate: NOT RUN -- 6 agent run(s) ended in error*"])
+
+
+def test_gate_keeps_plain_test_failures_and_early_stops(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=6, extra_toml="[tool.passline.gate]\n"
+                        "max_p95_latency_increase = inf\nmax_cost_increase = inf\n")
+    pytester.runpytest("-p", "no:cacheprovider")
+    baseline = str(only_run(root))
+    pytester.makepyfile(test_plain="def test_broken():\n    assert False\n")
+    result = pytester.runpytest("--passline-baseline", baseline, "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*passline gate: PASS*"])
+    assert result.ret == 1  # the verdict passes, but a plain test failed
+    early = pytester.runpytest("-x", "--passline-baseline", baseline, "-p", "no:cacheprovider")
+    assert early.ret == 1
+    early.stdout.fnmatch_lines(["*passline gate: NOT RUN -- the session stopped early*"])
+
+
+def test_synchronous_agents_run_concurrently_in_threads(pytester: pytest.Pytester) -> None:
+    make_project(pytester, n=8)
+    pytester.makepyfile(myagent='''
+import threading, time
+from passline import AgentRun
+ACTIVE = [0, 0]
+LOCK = threading.Lock()
+
+def agent(case_input, ctx):
+    with LOCK:
+        ACTIVE[0] += 1
+        ACTIVE[1] = max(ACTIVE)
+    time.sleep(0.2)
+    with LOCK:
+        ACTIVE[0] -= 1
+    return AgentRun(answer=case_input["message"] + f" peak={ACTIVE[1]}")
+''')
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=5, failed=3)
+    peaks = [int(r["run"]["answer"].split("peak=")[1])
+             for r in read_rows(only_run(pytester.path))]
+    assert max(peaks) > 1
+
+
+def test_shards_are_balanced(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=12)
+    for i in (1, 2, 3):
+        pytester.runpytest("--passline-shard", f"{i}/3", "-p", "no:cacheprovider")
+    sizes = sorted(len(list(read_rows(d))) for d in (root / "runs").iterdir())
+    assert sizes == [4, 4, 4]
+
+
+def test_xdist_with_two_evals_sharing_runs(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=6)
+    pytester.makepyfile(test_more='''
+import passline
+
+@passline.eval("mini@v1")
+def test_status(run):
+    assert run.status == "ok"
+''')
+    result = pytester.runpytest_subprocess("-n", "3", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=10, failed=2)
+    assert len(list(read_rows(only_run(root)))) == 12

@@ -29,7 +29,8 @@ ROW_ATTR = "passline_row"
 SETTING_OPTIONS = {
     "agent": str, "model": str, "prompts": str, "judge_model": str, "base_url": str,
     "concurrency": int, "cache": str, "cache_path": str, "run_dir": str, "temperature": float,
-    "seed": int, "timeout_s": float, "max_retries": int, "sim_latency_ms": float,
+    "seed": int, "timeout_s": float, "run_timeout_s": float, "max_retries": int,
+    "sim_latency_ms": float,
     "sim_faults": str,
 }
 
@@ -58,6 +59,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "run the agent on every case of a golden dataset (one item per case x trial x variant)")
     config.stash[SESSION_KEY] = None
     config.pluginmanager.register(_Recorder(config), "passline-recorder")
+    baseline = config.getoption("passline_baseline", None)
+    if baseline and not Path(baseline).exists():
+        raise pytest.UsageError(
+            f"--passline-baseline {baseline}: no such run directory or baseline file; list "
+            "them with `passline runs list` / `passline baseline list`")
 
 
 def _session(config: pytest.Config) -> EvalSession:
@@ -138,6 +144,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     current = session.config.stash.get(SESSION_KEY, None)
     if current is None or current.worker:
         return  # under xdist, workers start runs as their items arrive
+    option = session.config.option
+    if option.collectonly or getattr(option, "setuponly", False) or getattr(
+            option, "setupplan", False):
+        return  # listing tests must never call a (paid) model
     # every run of the session starts now, in item order, bounded by the concurrency limit
     current.start(p for p in map(_param, session.items) if p is not None)
 
@@ -241,7 +251,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     if param is None:
         return report
     final = call.when == "call" or (call.when == "setup" and report.failed)
-    if not final:
+    if not final or report.skipped:  # a skipped eval is not a result (xfail still is)
         return report
     run = item.stash.get(RUN_KEY, None)
     computed = item.stash.get(SCORES_KEY, [])
@@ -269,9 +279,12 @@ class _Recorder:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.other_failures = 0  # failures of plain tests, which no gate verdict excuses
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, ROW_ATTR, None)
+        if not data and report.failed and not hasattr(self.config, "workerinput"):
+            self.other_failures += 1  # eval results always carry a row; this is not one
         if not data or hasattr(self.config, "workerinput"):
             return
         current = _session(self.config)
@@ -296,13 +309,40 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         current.finish()
         baseline = session.config.getoption("passline_baseline")
         if baseline and current.summaries:
-            from passline.runner._terminal import gate_session
-
-            code = gate_session(current, baseline)
-            if exitstatus in (0, 1):  # usage/internal errors keep their own exit codes
-                session.exitstatus = code
+            session.exitstatus = _gated_exit_status(session, current, baseline, exitstatus)
     finally:
         current.close()
+
+
+def _gated_exit_status(session: pytest.Session, current: EvalSession, baseline: str,
+                       exitstatus: int) -> int:
+    """The session's exit code once the gate has spoken: the worse of the verdict and any
+    failure that is not an eval result (a plain test failing, an interrupted session)."""
+    from passline.errors import ExitCode, PasslineError
+    from passline.runner._terminal import gate_session
+
+    if exitstatus not in (0, 1):  # usage errors, internal errors, interrupts keep their code
+        return exitstatus
+    if session.shouldstop or session.shouldfail:
+        current.verdict_text = ("passline gate: NOT RUN -- the session stopped early (-x or "
+                                "--maxfail); a partial run cannot be compared")
+        return exitstatus
+    errored = current.error_rows()
+    if errored:
+        first = errored[0]
+        current.verdict_text = (
+            f"passline gate: NOT RUN -- {len(errored)} agent run(s) ended in error, so the "
+            f"comparison would judge an outage as a regression (or a pass). First: "
+            f"{first.get('case_id')}: {str(first.get('error'))[:300]}")
+        return int(ExitCode.INFRASTRUCTURE_ERROR)
+    try:
+        code = gate_session(current, baseline)
+    except PasslineError as exc:
+        current.verdict_text = f"passline gate: NOT RUN -- {exc}"
+        return int(exc.exit_code)
+    recorder = session.config.pluginmanager.get_plugin("passline-recorder")
+    other_failures = getattr(recorder, "other_failures", 0)
+    return max(code, 1 if other_failures else 0)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config

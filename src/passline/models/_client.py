@@ -21,7 +21,12 @@ from typing import Any
 from passline._types import Usage
 from passline.errors import ConfigError, MalformedOutput, ModelError, ModelTimeout, RetriesExhausted
 from passline.models._cache import ResponseCache, request_key
-from passline.models._endpoint import Endpoint, resolve_endpoint
+from passline.models._endpoint import (
+    Endpoint,
+    endpoint_identity,
+    redact_credentials,
+    resolve_endpoint,
+)
 from passline.models._pricing import usage_for
 from passline.models._result import ChatResult
 from passline.settings import Settings
@@ -101,7 +106,9 @@ class ModelClient:
             "response_format": dict(response_format) if response_format else None,
         }
         request = {k: v for k, v in request.items() if v is not None}
-        key = request_key(request, trial=trial if temperature > 0 else 0, cache_tag=cache_tag)
+        where = endpoint_identity(self.settings, model)
+        key = request_key(request, trial=trial if temperature > 0 else 0,
+                          cache_tag=f"{cache_tag}|{where}")
 
         cached = self.cache.get(key, request)
         if cached is not None:
@@ -149,8 +156,9 @@ class ModelClient:
             except openai.APIStatusError as exc:
                 if exc.status_code not in RETRYABLE_STATUS:
                     raise ModelError(
-                        f"model {model} at {self.endpoint(model).base_url} rejected the request "
-                        f"with HTTP {exc.status_code}: {_error_message(exc)}") from exc
+                        f"model {model} at {redact_credentials(self.endpoint(model).base_url)} "
+                        f"rejected the request with HTTP {exc.status_code}: "
+                        f"{_error_message(exc)}") from exc
                 last_error, last_kind = exc, f"HTTP {exc.status_code}"
                 log.info("model %s: HTTP %s (attempt %d)", model, exc.status_code, attempt + 1)
                 continue

@@ -40,7 +40,27 @@ class Endpoint:
     is_sim: bool = False
 
     def __repr__(self) -> str:
-        return f"Endpoint({self.base_url!r}, sim={self.is_sim})"
+        return f"Endpoint({redact_credentials(self.base_url)!r}, sim={self.is_sim})"
+
+
+def endpoint_identity(settings: Settings, model: str,
+                      env: Mapping[str, str] | None = None) -> str:
+    """Which server answers ``model``, without starting anything: part of the cache key, so
+    one model name served by two endpoints never shares cached replies. No credentials."""
+    env = os.environ if env is None else env
+    base = settings.base_url.strip()
+    if base == "sim" or (not base and is_sim_model(model)):
+        return "sim"
+    url = PRESETS.get(base.lower()) or base or env.get("OPENAI_BASE_URL") or PRESETS["openai"]
+    return redact_credentials(url.rstrip("/"))
+
+
+def redact_credentials(url: str) -> str:
+    """``http://user:secret@host/v1`` -> ``http://***@host/v1``."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
 
 
 def resolve_endpoint(settings: Settings, model: str,

@@ -17,6 +17,10 @@ def merge_runs(run_dirs: Sequence[str | Path], out_dir: str | Path,
     by (eval, case_id, trial) -- merging the same shards in any order gives the same file."""
     if not run_dirs:
         raise RecordError("nothing to merge: give at least one run directory")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise RecordError(f"{out} already exists and is not empty; merge into a new directory "
+                          "(merging appends nothing to existing records)")
     manifests = [read_manifest(d) for d in run_dirs]
     variants = {m["variant"]["name"] + "=" + m["variant"]["model"] + ":" + m["variant"]["prompts"]
                 for m in manifests}

@@ -56,6 +56,12 @@ def resolve_agent(spec: str | AgentFn) -> AgentFn:
     return fn
 
 
+def _is_async(fn: Any) -> bool:
+    """An ``async def`` function, or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        type(fn).__call__ if not inspect.isfunction(fn) else None)
+
+
 @dataclasses.dataclass(frozen=True)
 class Job:
     """One agent run: a case, a trial index, a variant, an agent."""
@@ -182,9 +188,15 @@ class Runner:
                            workdir=str(workdir), run_key=job.key)
         start = time.perf_counter()
         try:
-            result = agent(dict(job.case.input), ctx)
-            if inspect.isawaitable(result):
-                result = await asyncio.wait_for(result, timeout=self.settings.run_timeout_s)
+            if _is_async(agent):
+                result = await asyncio.wait_for(agent(dict(job.case.input), ctx),
+                                                timeout=self.settings.run_timeout_s)
+            else:  # a synchronous agent runs in a thread, so runs still overlap
+                result = await asyncio.wait_for(
+                    asyncio.to_thread(agent, dict(job.case.input), ctx),
+                    timeout=self.settings.run_timeout_s)
+                if inspect.isawaitable(result):
+                    result = await asyncio.wait_for(result, timeout=self.settings.run_timeout_s)
             if not isinstance(result, AgentRun):
                 raise TypeError(f"agent {job.agent} returned {type(result).__name__}, "
                                 "expected passline.AgentRun")

@@ -8,11 +8,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import json
 import logging
+import os
+import shutil
 import statistics
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,12 @@ class EvalSession:
     def __init__(self, settings: Settings, *, root: Path, variants: Sequence[Variant],
                  trials_override: int | None = None, shard: tuple[int, int] | None = None,
                  worker: bool = False) -> None:
+        if settings.cache != "off" and not Path(settings.cache_path).is_absolute():
+            settings = dataclasses.replace(settings, cache_path=str(root / settings.cache_path))
+        if settings.cache == "replay" and not Path(settings.cache_path).exists():
+            raise ConfigError(f"--passline-cache replay: no recorded responses at "
+                              f"{settings.cache_path}; record them first with "
+                              "--passline-cache rw (or set cache_path)")
         self.settings = settings
         self.root = root
         self.variants = list(variants)
@@ -89,10 +97,17 @@ class EvalSession:
         self._fingerprints: dict[str, dict[str, Any]] = {}
         self._runner: Runner | None = None
         self._writers: dict[str, Any] = {}
-        self.session_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        # unique even for sessions started in the same second (CI matrices, two terminals)
+        self.session_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
         self.summaries: dict[str, dict[str, Any]] = {}
         self.rows_by_variant: dict[str, list[dict[str, Any]]] = {}
         self.specs: list[EvalSpec] = []
+        self.verdict_text = ""
+        self._errors: list[dict[str, Any]] = []
+        self._started: set[int] = set()
+        self._agents: dict[str, Any] = {}
+        self._shard_index: dict[str, int] | None = None
+        self._all_refs: set[str] = set()
         self._t0 = time.perf_counter()
 
     # -- collection -------------------------------------------------------------------
@@ -122,11 +137,16 @@ class EvalSession:
         if not agent:
             raise ConfigError("no agent to evaluate: set [tool.passline] agent = "
                               "'module:function', --passline-agent, or agent= in the marker")
+        if agent not in self._agents:  # a typo in the agent name is a usage error, now
+            from passline.runner import resolve_agent
+
+            self._agents[agent] = resolve_agent(agent)
         trials = self.trials_override or spec.trials or self.settings.trials
         self.specs.append(spec)
         out = []
         for variant in self.variants:
             for case in self.cases(spec.dataset):
+                self._all_refs.add(case.ref)
                 for trial in range(trials):
                     param = Param(Job(agent, case, trial, variant), spec)
                     prefix = f"{variant.name}:" if len(self.variants) > 1 else ""
@@ -137,14 +157,19 @@ class EvalSession:
         if self.shard is None:
             return True
         index, count = self.shard
-        digest = hashlib.sha256(param.job.case.ref.encode()).digest()
-        return int.from_bytes(digest[:4], "big") % count == index - 1
+        if self._shard_index is None:  # round-robin over sorted case refs: even shards,
+            # and every trial, variant and eval of a case stay on one shard
+            self._shard_index = {ref: i for i, ref in enumerate(sorted(self._all_refs))}
+        return self._shard_index.get(param.job.case.ref, 0) % count == index - 1
 
     # -- running ----------------------------------------------------------------------
     @property
     def runner(self) -> Runner:
         if self._runner is None:
-            self._runner = Runner(self.settings, workdir=self.root / ".passline" / "work")
+            # private to this session and process: two xdist workers running the same job, or
+            # a later session, never share (or replay) a journal
+            workdir = self.root / ".passline" / "work" / f"{self.session_id}-{os.getpid()}"
+            self._runner = Runner(self.settings, workdir=workdir)
         return self._runner
 
     def start(self, params: Iterable[Param]) -> int:
@@ -154,6 +179,9 @@ class EvalSession:
             self.warm_up()
         n = 0
         for param in params:
+            if id(param) in self._started:
+                continue
+            self._started.add(id(param))
             self.runner.submit(param.job)
             for scorer in param.spec.scorers:
                 prepare = getattr(scorer, "aprepare", None)
@@ -247,9 +275,15 @@ class EvalSession:
             writer = self._writers[name] = RunWriter(
                 self.run_root / self.run_id(variant), self.manifest(variant))
         writer.write(row)
+        if row.get("status") == "error":
+            self._errors.append({"case_id": row.get("case_id"), "error": row.get("error")})
         self.rows_by_variant.setdefault(name, []).append(
             {k: row.get(k) for k in ("status", "score", "cost_usd", "latency_s", "dataset",
                                      "dataset_version", "tags", "tokens", "trial")})
+
+    def error_rows(self) -> list[dict[str, Any]]:
+        """Rows of this session whose agent run ended in error (an outage, a crash)."""
+        return list(self._errors)
 
     @property
     def run_root(self) -> Path:
@@ -312,6 +346,7 @@ class EvalSession:
     def close(self) -> None:
         if self._runner is not None:
             self._runner.close()
+            shutil.rmtree(self._runner.workdir, ignore_errors=True)
 
 
 def _prompt_snapshot(version: str, root: Path) -> dict[str, str]:

@@ -105,7 +105,7 @@ def summary(session: EvalSession, reporter: Any) -> None:
         else:
             console.print(title)
         console.print(f"run record: {manifest.get('_path')}")
-    verdict = getattr(session, "verdict_text", None)
+    verdict = session.verdict_text
     if verdict:
         console.print(verdict)
     reporter.write_sep("=", "passline")
@@ -118,9 +118,11 @@ def gate_session(session: EvalSession, baseline: str) -> int:
     from passline.compare import compare, gate, load_policy
 
     name, manifest = list(session.summaries.items())[-1]
-    comparison = compare(baseline, manifest["_path"])
-    verdict = gate(comparison, load_policy(session.root))
+    policy = load_policy(session.root)
+    comparison = compare(baseline, manifest["_path"], alpha=policy.alpha,
+                         must_pass_tag=policy.must_pass_tag)
+    verdict = gate(comparison, policy)
     lines = [f"passline gate: {verdict.status.upper()} ({name} vs {baseline})"]
     lines += [f"  - {r}" for r in verdict.reasons]
-    session.verdict_text = "\n".join(lines)  # type: ignore[attr-defined]
+    session.verdict_text = "\n".join(lines)
     return int(verdict.exit_code)
