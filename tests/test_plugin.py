@@ -358,3 +358,11 @@ def test_status(run):
     result = pytester.runpytest_subprocess("-n", "3", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=10, failed=2)
     assert len(list(read_rows(only_run(root)))) == 12
+
+
+def test_xdist_manifest_keeps_model_call_and_cache_summaries(pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=4)
+    pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    manifest = json.loads((only_run(root) / "manifest.json").read_text())
+    assert manifest["session_model_calls"]["agent"]["calls"] == 4  # summed over both workers
+    assert manifest["cache"]["mode"] == "off"

@@ -277,6 +277,13 @@ class _Recorder:
     """Writes result rows as reports arrive: in a plain session, or on the xdist controller
     (workers attach rows to their reports; only the controller writes records)."""
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist: a worker finished; keep its model-call, cache and judge summary."""
+        data = (getattr(node, "workeroutput", None) or {}).get("passline")
+        if data:
+            _session(self.config).worker_summaries.append(json.loads(data))
+
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.other_failures = 0  # failures of plain tests, which no gate verdict excuses
@@ -293,7 +300,7 @@ class _Recorder:
 
         line = progress_line(current)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if line and reporter is not None:
+        if line and reporter is not None:  # (xdist workers' progress is not visible here)
             if getattr(reporter._tw, "width_of_current_line", 0):
                 reporter._tw.line()  # after a row of progress dots
             reporter.write_line(line)
@@ -304,7 +311,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if current is None:
         return
     try:
-        if hasattr(session.config, "workerinput"):
+        if hasattr(session.config, "workerinput"):  # hand this worker's counters over
+            session.config.workeroutput["passline"] = json.dumps(  # type: ignore[attr-defined]
+                current.process_summary(), default=str)
             return
         current.finish()
         baseline = session.config.getoption("passline_baseline")

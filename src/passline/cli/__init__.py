@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 
 from passline.errors import ExitCode, PasslineError
@@ -64,6 +65,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("passline: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a disk, a path, a permission: infrastructure, not a regression
+        if args.verbose:
+            traceback.print_exc()
+        print(f"passline: error: {_os_error_text(exc)}", file=sys.stderr)
+        return int(ExitCode.INFRASTRUCTURE_ERROR)
+    except Exception as exc:  # a bug in passline or in user code it ran: never exit 1
+        if args.verbose:
+            traceback.print_exc()
+            hint = ""
+        else:
+            hint = "; run with -v for the traceback"
+        print(f"passline: internal error in `passline {args.command}`: "
+              f"{type(exc).__name__}: {_one_line(str(exc))}{hint}", file=sys.stderr)
+        return int(ExitCode.INFRASTRUCTURE_ERROR)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _os_error_text(exc: OSError) -> str:
+    """``<what> (<path>)``, e.g. ``No such file or directory (/proc/nope/x)``."""
+    what = exc.strerror or _one_line(str(exc)) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{what} ({' -> '.join(paths)})" if paths else what
 
 
 def _version() -> str:

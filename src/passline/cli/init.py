@@ -30,6 +30,9 @@ prompts = "v1"
 
 [tool.passline.gate]
 max_drop = 0.02
+# latency measured in-process on a busy machine (a laptop, a shared CI runner) is noisy:
+# allow p95 latency to double before failing; tighten this on a dedicated runner
+max_p95_latency_increase = 1.0
 """
 PYTEST_CONFIG = """
 [tool.pytest.ini_options]

@@ -26,7 +26,7 @@ BASELINE_KIND = "passline-baseline"
 DEFAULT_DIR = "reports/baselines"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _MANIFEST_KEYS = ("run_id", "created_at", "finished_at", "variant", "passline_version", "git_sha",
-                  "datasets", "trials", "totals")
+                  "datasets", "trials", "totals", "cache")
 
 
 @dataclasses.dataclass(frozen=True)

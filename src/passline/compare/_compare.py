@@ -28,8 +28,14 @@ if TYPE_CHECKING:
 
 LATENCY_QUANTILE = 0.95
 POWER = 0.8
+# cost and latency changes are relative (ratios of skewed means / quantiles): their percentile
+# intervals under-cover badly with few units, so below this many paired units (cases or
+# clusters) a relative change is reported but never significant
+MIN_RELATIVE_UNITS = 20
+_LATENCY_FLOOR_S = 1e-6  # log latency of a 0 s (fully cached) run stays finite
 # independent random streams per purpose (see _stats.make_rng)
 _STREAM_BOOT, _STREAM_PASS, _STREAM_SCORE, _STREAM_COST, _STREAM_SLICES = 0, 1, 2, 3, 1000
+_STREAM_LATENCY = 4
 
 
 def compare(
@@ -71,7 +77,8 @@ def compare(
         )
     pairs = [(base.cases[k], cand.cases[k]) for k in keys]
     data = _PairedData(pairs, clustered=cluster_key is not None)
-    metrics = _metrics(data, alpha=alpha, n_boot=n_boot, seed=seed)
+    cached = base.info.cache_hits > 0 or cand.info.cache_hits > 0
+    metrics = _metrics(data, alpha=alpha, n_boot=n_boot, seed=seed, cached=cached)
     return Comparison(
         baseline=base.info,
         candidate=cand.info,
@@ -147,7 +154,7 @@ def _paired_test(diffs: np.ndarray, index: np.ndarray, n_units: int, binary_iid:
     return st.sign_flip_pvalue(diffs, index, n_units, n_perm=n_perm, rng=rng), test
 
 
-def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int
+def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached: bool = False
              ) -> tuple[MetricResult, ...]:
     import numpy as np
 
@@ -205,18 +212,29 @@ def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int
                                      rng=st.make_rng(seed, _STREAM_COST))
     out.append(_relative_metric("cost", base_cost, cand_cost, reps[:, 2], alpha, n,
                                 p_cost, test_cost, d_cost, index, n_units))
+    # p95 latency: the bootstrap interval alone calls noise significant (a degenerate
+    # interval of the one or two tail cases), so a paired sign-flip test on per-case log
+    # latency must agree; latency is not comparable when either side was served from cache
     base_lat, cand_lat = st.quantile(data.lat_b, q), st.quantile(data.lat_c, q)
+    d_log_lat = (np.log(np.maximum(data.lat_c, _LATENCY_FLOOR_S))
+                 - np.log(np.maximum(data.lat_b, _LATENCY_FLOOR_S)))
+    p_lat, test_lat = _paired_test(d_log_lat, index, n_units, False, None, None, n_perm=n_boot,
+                                   rng=st.make_rng(seed, _STREAM_LATENCY))
     out.append(_relative_metric("latency_p95", base_lat, cand_lat, reps[:, 3], alpha, n,
-                                None, "bootstrap-ci", None, index, n_units))
+                                p_lat, test_lat, d_log_lat, index, n_units,
+                                comparable=not cached))
     return tuple(out)
 
 
 def _relative_metric(name: str, base: float, cand: float, reps: np.ndarray, alpha: float,
                      n: int, p: float | None, test: str, diffs: np.ndarray | None,
-                     index: np.ndarray, n_units: int) -> MetricResult:
-    """Cost and latency: lower is better; significant when the CI of the change excludes 0
-    and, where a paired test exists (cost), that test agrees: percentile intervals of a ratio
-    of skewed means under-cover with few clusters, the sign-flip test does not."""
+                     index: np.ndarray, n_units: int, *, comparable: bool = True
+                     ) -> MetricResult:
+    """Cost and latency: lower is better. Significant only when the CI of the change
+    excludes 0, the paired sign-flip test agrees (p < alpha), and there
+    are at least ``MIN_RELATIVE_UNITS`` units: percentile intervals of a ratio of skewed
+    means or of a tail quantile under-cover with few units, the sign-flip test does not.
+    ``comparable=False`` (cached model calls) never makes a change significant."""
     import numpy as np
 
     if base > 0:
@@ -226,7 +244,12 @@ def _relative_metric(name: str, base: float, cand: float, reps: np.ndarray, alph
         se = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
     else:  # nothing to be relative to (e.g. unpriced model): no relative change defined
         delta, lo, hi, se = (0.0 if cand == base else math.nan), math.nan, math.nan, math.nan
-    significant = math.isfinite(lo) and (lo > 0 or hi < 0) and (p is None or p < alpha)
+    # a zero-width interval alone (one tail case, or a single unit) proves nothing: the paired
+    # test and the unit count decide; a zero-width interval of a consistent shift over many
+    # units (every case exactly 2x slower) is significant through them
+    significant = (comparable and n_units >= MIN_RELATIVE_UNITS
+                   and math.isfinite(lo) and math.isfinite(hi)
+                   and (lo > 0 or hi < 0) and p is not None and p < alpha)
     deff = None
     if diffs is not None:
         var_cluster, var_iid = st.mean_variances(diffs, index, n_units)

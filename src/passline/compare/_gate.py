@@ -2,7 +2,9 @@
 
 A drop that is not statistically significant never fails the gate; a must-pass case
 newly failing always does; cost and latency budgets fail on relative increases beyond
-their limits whose confidence interval excludes zero.
+their limits that are significant (interval excludes zero, paired sign-flip test agrees, at
+least ``MIN_RELATIVE_UNITS`` paired units). Latency is skipped when either run was served
+from the record/replay cache.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from passline.compare._compare import MIN_RELATIVE_UNITS
 from passline.compare._results import Comparison, MetricResult
 from passline.errors import ConfigError, ExitCode, GateFailed
 from passline.settings import find_pyproject, load_tool_table
@@ -189,12 +192,27 @@ def _mean_check(m: MetricResult, label: str, margin: float, alpha: float, where:
                        f"{label} {values} ({clause}){where}: no significant change")
 
 
-def _budget_check(m: MetricResult, label: str, limit: float, money: bool, level: float
-                  ) -> CheckResult:
+def _cache_note(comparison: Comparison) -> str:
+    """Why latency cannot be compared ("" when it can): cached model calls take 0 s."""
+    sides = [(name, info.cache_hits) for name, info in
+             (("baseline", comparison.baseline), ("candidate", comparison.candidate))
+             if info.cache_hits > 0]
+    if not sides:
+        return ""
+    shown = " and ".join(f"the {name} ({hits} cache hit{'s' if hits != 1 else ''})"
+                         for name, hits in sides)
+    return (f"model calls of {shown} were served from the record/replay cache, which takes "
+            "no time; compare latency between runs made with --passline-cache off")
+
+
+def _budget_check(m: MetricResult, label: str, limit: float, money: bool, level: float,
+                  n_units: int, not_comparable: str = "") -> CheckResult:
     if money:
         values = f"${m.baseline:.5f} -> ${m.candidate:.5f}"
     else:
         values = f"{m.baseline:.2f}s -> {m.candidate:.2f}s"
+    if not_comparable:
+        return CheckResult(m.name, "skip", f"{label} {values}: not compared: {not_comparable}")
     if not math.isfinite(m.delta):
         return CheckResult(m.name, "skip", f"{label} {values}: no relative change defined "
                                            "(baseline is zero)")
@@ -203,11 +221,12 @@ def _budget_check(m: MetricResult, label: str, limit: float, money: bool, level:
            f"{level:.0%} CI {ci})"
     if not math.isfinite(limit):
         return CheckResult(m.name, "skip", f"{text}; no budget set")
-    if m.delta > limit and m.ci_low > 0:
+    if m.delta > limit and m.significant and m.ci_low > 0:
         return CheckResult(m.name, "fail", f"{text}, over the +{limit:.0%} budget")
     if m.delta > limit:
-        return CheckResult(m.name, "pass", f"{text}, over the +{limit:.0%} budget but the "
-                                           "increase is not significant")
+        why = (f"too few paired units ({n_units} < {MIN_RELATIVE_UNITS}) to call it significant"
+               if n_units < MIN_RELATIVE_UNITS else "the increase is not significant")
+        return CheckResult(m.name, "pass", f"{text}, over the +{limit:.0%} budget but {why}")
     return CheckResult(m.name, "pass", f"{text}, within the +{limit:.0%} budget")
 
 
@@ -251,10 +270,12 @@ def gate(comparison: Comparison, policy: GatePolicy | None = None) -> Verdict:
                                   f"no {policy.must_pass_tag} case newly fails"))
 
     checks.append(_budget_check(comparison.metric("cost"), "cost per case",
-                                policy.max_cost_increase, money=True, level=level))
+                                policy.max_cost_increase, money=True, level=level,
+                                n_units=comparison.n_clusters))
     checks.append(_budget_check(comparison.metric("latency_p95"), "p95 latency",
                                 policy.max_p95_latency_increase, money=False,
-                                level=level))
+                                level=level, n_units=comparison.n_clusters,
+                                not_comparable=_cache_note(comparison)))
 
     missing = comparison.only_in_baseline
     if missing:

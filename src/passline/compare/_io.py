@@ -9,11 +9,14 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from passline.errors import RecordError
+
+logger = logging.getLogger(__name__)
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 MANIFEST_NAME = "manifest.json"
@@ -77,7 +80,12 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def iter_results(run_dir: str | Path) -> Iterator[dict[str, Any]]:
-    """Yield result rows one at a time; malformed lines and unknown versions raise RecordError."""
+    """Yield result rows one at a time.
+
+    A cut last line without a newline (the process died mid-write) is skipped with a
+    warning, as ``passline.records`` does; any other malformed line or unknown schema
+    version raises RecordError naming file:line.
+    """
     path = results_path(run_dir)
     with _open_text(path) as fh:
         for lineno, line in enumerate(fh, start=1):
@@ -86,9 +94,13 @@ def iter_results(run_dir: str | Path) -> Iterator[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
+                if not line.endswith("\n"):  # only the last line can lack one: a torn write
+                    logger.warning("%s:%d: skipping a cut last line (the run was interrupted "
+                                   "while writing it)", path, lineno)
+                    return
                 raise RecordError(
-                    f"{path}:{lineno}: not valid JSON ({exc.msg}); a crash may have cut the "
-                    "last line — delete that line or re-run"
+                    f"{path}:{lineno}: not valid JSON ({exc.msg}); fix or delete that line, "
+                    "or re-run"
                 ) from exc
             if not isinstance(row, dict):
                 raise RecordError(f"{path}:{lineno}: a result row must be a JSON object")

@@ -132,6 +132,7 @@ class RunInfo:
     datasets: dict[str, Any]
     trials: int | None
     n_cases: int
+    cache_hits: int = 0  # model calls served from the record/replay cache (latency 0)
 
     def to_dict(self) -> dict[str, Any]:
         return _as_dict(self)

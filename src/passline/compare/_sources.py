@@ -29,6 +29,8 @@ class Side:
 def _info(label: str, kind: str, source: str | None, manifest: Mapping[str, Any],
           cases: Mapping[CaseKey, CaseSummary]) -> RunInfo:
     trials = manifest.get("trials")
+    cache = manifest.get("cache")
+    hits = cache.get("hits") if isinstance(cache, Mapping) else None
     return RunInfo(
         label=label,
         kind=kind,
@@ -37,6 +39,7 @@ def _info(label: str, kind: str, source: str | None, manifest: Mapping[str, Any]
         datasets=dict(manifest.get("datasets") or {}),
         trials=int(trials) if isinstance(trials, int) else None,
         n_cases=len(cases),
+        cache_hits=hits if isinstance(hits, int) and not isinstance(hits, bool) else 0,
     )
 
 

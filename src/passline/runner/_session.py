@@ -103,6 +103,7 @@ class EvalSession:
         self.rows_by_variant: dict[str, list[dict[str, Any]]] = {}
         self.specs: list[EvalSpec] = []
         self.verdict_text = ""
+        self.worker_summaries: list[dict[str, Any]] = []  # sent by xdist workers
         self._errors: list[dict[str, Any]] = []
         self._started: set[int] = set()
         self._agents: dict[str, Any] = {}
@@ -315,20 +316,45 @@ class EvalSession:
                 "session_wall_s": round(time.perf_counter() - self._t0, 3),
                 "runs_wall_s": round(self._runner.progress.wall_s, 3) if self._runner else None,
                 "runs": self._runner.progress.done if self._runner else 0}}
-            if self._runner is not None and self._runner._client is not None:
-                client = self._runner._client
-                extra["model_calls"] = {k: v.to_dict() for k, v in
-                                        client.usage_by_purpose.items()}
-                extra["cache"] = {"mode": client.cache.mode, "hits": client.cache.hits,
-                                  "misses": client.cache.misses}
+            extra.update(self.process_summary(merged=True))
             trials = [int(r.get("trial") or 0) for r in self.rows_by_variant.get(name, [])]
             extra["trials"] = max(trials) + 1 if trials else 0
-            judges = self.judges()
-            if judges:
-                extra["judges"] = judges
             out[name] = writer.finish(**extra)
             out[name]["_path"] = str(writer.dir)
         self.summaries = out
+        return out
+
+    def process_summary(self, *, merged: bool = False) -> dict[str, Any]:
+        """Model calls by purpose (agent / judge), cache counters and judge calibrations of
+        this process -- plus, on the xdist controller, of every worker (``merged``). Model
+        calls are for the whole session (all variants); per-variant cost is in the totals."""
+        summaries = [*self.worker_summaries] if merged else []
+        if self._runner is not None and self._runner._client is not None:
+            client = self._runner._client
+            summaries.append({
+                "session_model_calls": {k: v.to_dict()
+                                        for k, v in client.usage_by_purpose.items()},
+                "cache": {"mode": client.cache.mode, "hits": client.cache.hits,
+                          "misses": client.cache.misses},
+                "judges": self.judges()})
+        from passline._types import Usage
+
+        calls: dict[str, Usage] = {}
+        cache: dict[str, Any] = {}
+        judges: dict[str, Any] = {}
+        for s in summaries:
+            for purpose, usage in (s.get("session_model_calls") or {}).items():
+                calls[purpose] = calls.get(purpose, Usage()) + Usage.from_dict(usage)
+            for key, value in (s.get("cache") or {}).items():
+                cache[key] = value if key == "mode" else cache.get(key, 0) + value
+            judges.update(s.get("judges") or {})
+        out: dict[str, Any] = {}
+        if calls:
+            out["session_model_calls"] = {k: v.to_dict() for k, v in calls.items()}
+        if cache:
+            out["cache"] = cache
+        if judges:
+            out["judges"] = judges
         return out
 
     def judges(self) -> dict[str, Any]:
