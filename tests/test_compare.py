@@ -74,12 +74,32 @@ def test_read_results_refuses_unknown_schema_versions(tmp_path):
         read_results(run)
 
 
-def test_read_results_points_at_a_truncated_line(tmp_path):
-    manifest, rows = make_run(["pass", "pass"])
+def test_a_cut_last_line_is_skipped_like_the_records_reader_does(tmp_path, caplog):
+    # review #15: `runs show` read a crashed run, `passline gate` refused it
+    from passline.records import read_rows
+
+    manifest, rows = make_run(["pass", "fail"])
     run = write_run(tmp_path / "r", manifest, rows)
     with (run / "results.jsonl").open("a") as fh:
-        fh.write('{"schema_version": 1, "eval": "x", "case')
-    with pytest.raises(RecordError, match=r"results.jsonl:3: not valid JSON"):
+        fh.write('{"schema_version": 1, "eval": "x", "case')  # the process died here
+    with caplog.at_level("WARNING", logger="passline.compare._io"):
+        _, got = read_results(run)
+    assert [r["status"] for r in got] == ["pass", "fail"]
+    assert [r["status"] for r in read_rows(run)] == ["pass", "fail"]
+    assert "results.jsonl:3: skipping a cut last line" in caplog.text
+    assert compare(run, run, n_boot=N_BOOT).n_pairs == 2
+
+
+def test_a_corrupt_line_before_the_end_is_refused_with_file_and_line(tmp_path):
+    manifest, rows = make_run(["pass", "pass"])
+    run = write_run(tmp_path / "r", manifest, rows)
+    lines = (run / "results.jsonl").read_text().splitlines(keepends=True)
+    (run / "results.jsonl").write_text(lines[0] + '{"schema_version": 1, "ev\n' + lines[1])
+    with pytest.raises(RecordError, match=r"results.jsonl:2: not valid JSON"):
+        read_results(run)
+    # a complete (newline-terminated) but invalid last line is corruption, not a torn write
+    (run / "results.jsonl").write_text(lines[0] + "{oops}\n")
+    with pytest.raises(RecordError, match=r"results.jsonl:2: not valid JSON"):
         read_results(run)
 
 

@@ -316,3 +316,52 @@ def test_false_alarm_rate_on_identical_variants_stays_below_alpha(clusters):
     alarms = sum(gate(compare(*_noisy_pair(rng, 80, 2, clusters), n_boot=200), policy).status
                  == "regressed" for _ in range(pairs))
     assert alarms / pairs <= policy.alpha  # measured in bench/bench_compare_false_alarms.py
+
+
+def _with_latency(run, factor: float, cache_hits: int = 0):
+    manifest, rows = run
+    rows = [{**r, "latency_s": r["latency_s"] * factor} for r in rows]
+    if cache_hits:
+        manifest = {**manifest, "cache": {"mode": "rw", "hits": cache_hits, "misses": 0}}
+    return manifest, rows
+
+
+@pytest.mark.parametrize("n_cases", [1, 6])
+def test_latency_rise_on_too_few_cases_does_not_fail_the_gate(n_cases):
+    # review #8: a crashed run with 1 paired case gave "CI +1189.8%..+1189.8%" -> REGRESSED
+    base = make_run(["pass"] * n_cases)
+    verdict = verdict_of(base, _with_latency(base, 1.6))
+    (lat,) = [c for c in verdict.checks if c.name == "latency_p95"]
+    assert verdict.status == "pass" and lat.status == "pass"
+    assert f"too few paired units ({n_cases} < 20)" in lat.message
+    assert not compare(base, _with_latency(base, 1.6), n_boot=N_BOOT
+                       ).metric("latency_p95").significant
+
+
+@pytest.mark.parametrize("cached_side", ["baseline", "candidate"])
+def test_latency_is_not_compared_when_a_side_was_served_from_the_cache(cached_side):
+    # cached model calls take 0 s: a replayed baseline vs a live candidate is no latency change
+    plain = make_run(["pass"] * 50)
+    base = _with_latency(plain, 1.0, cache_hits=40 if cached_side == "baseline" else 0)
+    cand = _with_latency(plain, 3.0, cache_hits=40 if cached_side == "candidate" else 0)
+    verdict = verdict_of(base, cand)
+    (lat,) = [c for c in verdict.checks if c.name == "latency_p95"]
+    assert verdict.status == "pass"
+    assert lat.status == "skip"
+    assert f"the {cached_side} (40 cache hits)" in lat.message and "cache" in lat.message
+    # the same pair without cache hits is a real +200% regression
+    assert verdict_of(plain, _with_latency(plain, 3.0)).status == "regressed"
+
+
+def test_baseline_file_keeps_the_cache_figures(tmp_path):
+    base = _with_latency(make_run(["pass"] * 30), 1.0, cache_hits=5)
+    path = save_baseline("main", write_run(tmp_path / "run", base), directory=tmp_path / "b")
+    verdict = verdict_of(load_baseline(path), _with_latency(make_run(["pass"] * 30), 3.0))
+    assert [c.status for c in verdict.checks if c.name == "latency_p95"] == ["skip"]
+
+
+def test_init_scaffold_gives_a_lenient_latency_budget(tmp_path):
+    from passline.cli import main
+
+    assert main(["init", "--dir", str(tmp_path)]) == 0
+    assert load_policy(tmp_path).max_p95_latency_increase == 1.0

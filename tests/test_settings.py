@@ -58,3 +58,47 @@ def test_secrets_are_not_settings(tmp_path):
     s = Settings.resolve(env={"OPENAI_API_KEY": "sk-test-canary-0000000000"}, root=tmp_path)
     assert "sk-test-canary" not in repr(s.public_dict())
     assert s.api_key_env == "OPENAI_API_KEY"
+
+
+def test_numeric_strings_in_pyproject_are_coerced_like_env_values(tmp_path):
+    # review #13: `concurrency = "8"` crashed `passline config` with a TypeError
+    s = Settings.resolve(env={}, root=_project(tmp_path, 'concurrency = "8"\ntemperature = 1'))
+    assert s.concurrency == 8 and isinstance(s.concurrency, int)
+    assert s.temperature == 1.0 and isinstance(s.temperature, float)
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("temperature = [1]", "temperature = \\[1\\] \\(list\\) should be a number"),
+    ("concurrency = 2.5", "concurrency = 2.5 \\(float\\) should be an integer"),
+    ("concurrency = true", "concurrency = True \\(bool\\) should be an integer"),
+    ("model = 3", "model = 3 \\(int\\) should be a string"),
+    ("pricing = 3", "pricing = 3 \\(int\\) should be a table"),
+    ('temperature = "hot"', "temperature.*cannot be 'hot'"),
+])
+def test_wrong_types_in_pyproject_name_the_file_the_key_and_the_type(tmp_path, body, expected):
+    root = _project(tmp_path, body)
+    with pytest.raises(ConfigError, match=r"pyproject.toml: \[tool.passline\] " + expected):
+        Settings.resolve(env={}, root=root)
+
+
+def test_credentials_in_base_url_never_reach_the_public_dict(tmp_path):
+    s = Settings.resolve({"base_url": "https://bob:tok-canary-1234@proxy.example:8443/v1"},
+                         env={}, root=tmp_path)
+    public = s.public_dict()
+    assert public["base_url"] == "https://***@proxy.example:8443/v1"
+    assert "tok-canary" not in repr(public) and "bob" not in repr(public)
+    assert s.base_url.startswith("https://bob:")  # the client still gets the real URL
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://localhost:11434/v1", "http://localhost:11434/v1"),
+    ("http://u:p@h/v1", "http://***@h/v1"),
+    ("http://tok@h:1/a@b", "http://***@h:1/a@b"),
+    ("https://h/v1?api-key=s3cret&x=1", "https://h/v1?api-key=***&x=***"),
+    ("user:pw@host:8000/v1", "***@host:8000/v1"),
+    ("", ""),
+])
+def test_redact_url(url, shown):
+    from passline.settings import redact_url
+
+    assert redact_url(url) == shown

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import tomllib
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -103,7 +104,8 @@ class Settings:
                         f"{pyproject}: unknown key {key!r} in [tool.passline]; "
                         f"known keys: {', '.join(cls.field_names())}"
                     )
-                values[name] = value
+                values[name] = _check_type(name, hints[name], value,
+                                           f"{pyproject}: [tool.passline] {key}")
                 sources[name] = str(pyproject)
         for name in cls.field_names():
             var = f"PASSLINE_{name.upper()}"
@@ -120,8 +122,32 @@ class Settings:
         return cls(**values, sources=sources)
 
     def public_dict(self) -> dict[str, Any]:
-        """The settings as plain data (no secrets exist here to leak)."""
-        return {name: _plain(getattr(self, name)) for name in self.field_names()}
+        """The settings as plain data for manifests and ``passline config``: API keys are
+        never settings, and credentials inside ``base_url`` are redacted (:func:`redact_url`)."""
+        data = {name: _plain(getattr(self, name)) for name in self.field_names()}
+        data["base_url"] = redact_url(self.base_url)
+        return data
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to store or show: userinfo and query values are replaced by ``***``.
+
+    >>> redact_url("https://user:token@proxy.example/v1?api-key=s3cret")
+    'https://***@proxy.example/v1?api-key=***'
+    >>> redact_url("http://localhost:11434/v1")
+    'http://localhost:11434/v1'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    path, qmark, query = f"{slash}{path}".partition("?")
+    if qmark:
+        query = "&".join(f"{part.partition('=')[0]}=***" if "=" in part else part
+                         for part in query.split("&"))
+    return f"{scheme}{sep}{authority}{path}{qmark}{query}"
 
 
 def is_sim_model(model: str) -> bool:
@@ -148,6 +174,42 @@ def load_tool_table(pyproject: Path) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _type_name(hint: Any) -> str:
+    if hint is bool:
+        return "a boolean (true / false)"
+    if hint is int:
+        return "an integer"
+    if hint is float:
+        return "a number"
+    if hint is str:
+        return "a string"
+    return "a table"
+
+
+def _check_type(name: str, hint: Any, value: Any, where: str) -> Any:
+    """A config-file value checked against the field's type; strings are coerced like
+    environment values (``concurrency = "8"`` -> 8), ints widen to floats."""
+    value = _coerce(name, hint, value, where)
+    origin = typing.get_origin(hint) or hint
+    if hint is bool:
+        ok = isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif hint is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif hint is str:
+        ok = isinstance(value, str)
+    elif isinstance(origin, type) and issubclass(origin, Mapping):
+        ok = isinstance(value, Mapping)
+    else:  # pragma: no cover - every Settings field has one of the types above
+        ok = True
+    if not ok:
+        raise ConfigError(f"{where} = {value!r} ({type(value).__name__}) should be "
+                          f"{_type_name(hint)}; fix the value in the file")
     return value
 
 

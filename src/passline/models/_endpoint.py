@@ -56,11 +56,10 @@ def endpoint_identity(settings: Settings, model: str,
 
 
 def redact_credentials(url: str) -> str:
-    """``http://user:secret@host/v1`` -> ``http://***@host/v1``."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+    """``http://user:secret@host/v1?api-key=x`` -> ``http://***@host/v1?api-key=***``."""
+    from passline.settings import redact_url
+
+    return redact_url(url)
 
 
 def resolve_endpoint(settings: Settings, model: str,
