@@ -66,10 +66,5 @@ class Journal:
                                  (self.run_key, self.seq + 1)).fetchone()
         return row is not None and row[0] == name
 
-    def completed_steps(self) -> list[str]:
-        rows = self._conn.execute("SELECT name FROM steps WHERE run_key=? ORDER BY seq",
-                                  (self.run_key,)).fetchall()
-        return [r[0] for r in rows]
-
     def close(self) -> None:
         self._conn.close()

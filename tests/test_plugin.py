@@ -366,3 +366,23 @@ def test_xdist_manifest_keeps_model_call_and_cache_summaries(pytester: pytest.Py
     manifest = json.loads((only_run(root) / "manifest.json").read_text())
     assert manifest["session_model_calls"]["agent"]["calls"] == 4  # summed over both workers
     assert manifest["cache"]["mode"] == "off"
+
+
+def test_a_killed_session_keeps_its_rows_and_runs_show_reports_them(
+        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(pytester, n=6)
+    pytester.makepyfile(test_kill='''
+import os
+def test_zz_kill():  # runs after the evals (alphabetical files): the process dies
+    os._exit(9)
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 9
+    run_dir = only_run(root)
+    assert json.loads((run_dir / "manifest.json").read_text())["finished_at"] is None
+    assert len(list(read_rows(run_dir))) == 6  # every finished case was already on disk
+    from passline.cli import main
+
+    assert main(["runs", "show", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "unfinished" in out and "66.7%" in out

@@ -68,7 +68,12 @@ def list_cmd(args: argparse.Namespace) -> int:
 def show_cmd(args: argparse.Namespace) -> int:
     from passline.records import read_manifest
 
-    manifest = read_manifest(_find(args.run))
+    run_dir = _find(args.run)
+    manifest = read_manifest(run_dir)
+    if not manifest.get("finished_at"):  # crashed or killed: totals from the rows on disk
+        from passline.records import read_rows, totals
+
+        manifest["totals"] = totals(read_rows(run_dir))
     if args.json:
         print(json.dumps(manifest, indent=2, default=str))
         return 0
@@ -82,10 +87,16 @@ def show_cmd(args: argparse.Namespace) -> int:
     for ref, info in (manifest.get("datasets") or {}).items():
         console.print(f"  dataset {ref}: {info.get('n_cases')} cases, "
                       f"sha256 {str(info.get('fingerprint') or '-')[:12]}")
+    formats = {"pass_rate": "{:.1%}", "mean_score": "{:.3f}", "cost_usd": "${:.4f}",
+               "judge_cost_usd": "${:.4f}", "tokens": "{:,}", "latency_p50_s": "{:.2f} s",
+               "latency_p95_s": "{:.2f} s"}
     for key in ("n", "passed", "failed", "errors", "pass_rate", "mean_score", "cost_usd",
-                "tokens", "latency_p50_s", "latency_p95_s"):
+                "judge_cost_usd", "tokens", "latency_p50_s", "latency_p95_s"):
         if key in t:
-            console.print(f"  {key:>14}: {t[key]}")
+            console.print(f"  {key:>14}: {formats.get(key, '{}').format(t[key])}")
+    if not manifest.get("finished_at"):
+        console.print("  [yellow]unfinished: the session did not end cleanly (crash or "
+                      "kill); totals cover the rows written so far[/]")
     return 0
 
 
