@@ -365,3 +365,15 @@ def test_init_scaffold_gives_a_lenient_latency_budget(tmp_path):
 
     assert main(["init", "--dir", str(tmp_path)]) == 0
     assert load_policy(tmp_path).max_p95_latency_increase == 1.0
+
+
+def test_gate_cli_refuses_runs_with_errored_rows(tmp_path, capsys):
+    base = write_run(tmp_path / "base", make_run(["pass"] * 30))
+    cand = write_run(tmp_path / "cand", make_run(["pass"] * 28 + ["error"] * 2))
+    parser = argparse.ArgumentParser()
+    gate_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["gate", str(base), str(cand)])
+    assert args.func(args) == int(ExitCode.INFRASTRUCTURE_ERROR)
+    assert "NOT RUN -- 2 agent run(s)" in capsys.readouterr().out
+    args = parser.parse_args(["gate", str(base), str(cand), "--allow-errors"])
+    assert args.func(args) in (int(ExitCode.OK), int(ExitCode.REGRESSION))

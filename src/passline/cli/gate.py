@@ -33,7 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="treat cases as independent even when rows carry clusters")
     p.add_argument("--baselines-dir", default="reports/baselines",
                    help="where named baselines live (default reports/baselines)")
+    p.add_argument("--allow-errors", action="store_true",
+                   help="judge runs even when some agent runs ended in error (by default an "
+                   "errored run means an outage or a crash, and the gate exits 3)")
     p.set_defaults(func=run)
+
+
+def errored_rows(source: str) -> list[dict[str, Any]]:
+    """Rows of a run directory whose agent run ended in error (none for baseline files)."""
+    from passline.records import read_rows
+
+    if not (Path(source) / "results.jsonl").exists():
+        return []
+    return [r for r in read_rows(source) if r.get("status") == "error"]
 
 
 def resolve_source(value: str, baselines_dir: str) -> str:
@@ -48,6 +60,16 @@ def run(args: argparse.Namespace) -> int:
     from passline.compare import compare, gate, load_policy
 
     policy = load_policy(alpha=args.alpha, max_drop=args.max_drop)
+    for side in (args.baseline, args.candidate):
+        errors = [] if args.allow_errors else errored_rows(resolve_source(side,
+                                                                          args.baselines_dir))
+        if errors:
+            first = errors[0]
+            print(f"passline gate: NOT RUN -- {len(errors)} agent run(s) in {side} ended in "
+                  f"error (first: {first.get('case_id')}: {str(first.get('error'))[:200]}); "
+                  "an outage must not pass or fail a gate. Fix the cause and re-run, or pass "
+                  "--allow-errors to count errors as failures.")
+            return int(ExitCode.INFRASTRUCTURE_ERROR)
     comparison = compare(
         resolve_source(args.baseline, args.baselines_dir),
         resolve_source(args.candidate, args.baselines_dir),
