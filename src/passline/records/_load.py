@@ -3,53 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from passline.errors import RecordError
-from passline.records._write import RECORD_SCHEMA_VERSION
-
-
-def read_manifest(run_dir: str | Path) -> dict[str, Any]:
-    path = Path(run_dir) / "manifest.json"
-    if not path.exists():
-        raise RecordError(f"{run_dir} is not a run record (no manifest.json); run "
-                          "`passline runs list` to see recorded runs")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RecordError(f"{path}:{exc.lineno}: manifest is not valid JSON ({exc.msg})") from exc
-    _check_version(data, str(path))
-    return dict(data)
+from passline.records._read import iter_results, read_manifest, results_path
 
 
 def read_rows(run_dir: str | Path) -> Iterator[dict[str, Any]]:
-    """Stream result rows; a torn last line (a crash mid-write) is skipped, others are errors."""
-    path = Path(run_dir) / "results.jsonl"
-    if not path.exists():
+    """Stream result rows; nothing when the run recorded no case yet. A cut last line (the
+    process died mid-write) is skipped; any other bad line is a RecordError with file:line."""
+    try:
+        results_path(run_dir)
+    except RecordError:
         return
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.readlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines) and not line.endswith("\n"):
-                return  # the process died while writing this line
-            raise RecordError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        _check_version(row, f"{path}:{number}")
-        yield row
-
-
-def _check_version(data: dict[str, Any], where: str) -> None:
-    version = data.get("schema_version")
-    if version != RECORD_SCHEMA_VERSION:
-        raise RecordError(f"{where}: run record schema version {version!r}, this passline reads "
-                          f"{RECORD_SCHEMA_VERSION}; upgrade passline or re-run the evals")
+    yield from iter_results(run_dir)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,7 @@ import os
 import statistics
 import subprocess
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,19 @@ def git_sha(cwd: Path | None = None) -> str | None:
     return out.stdout.strip() or None
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) with linear interpolation between observations; 0 if empty.
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 0.5)
+    2.5
+    """
     if not values:
         return 0.0
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+    if len(values) == 1:
+        return float(values[0])
+    cuts = statistics.quantiles(values, n=1000, method="inclusive")
+    return float(cuts[min(max(round(q * 1000) - 1, 0), len(cuts) - 1)]) if 0 < q < 1 else \
+        float(min(values) if q <= 0 else max(values))
 
 
 def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -54,8 +60,8 @@ def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "cost_usd": sum(float(r.get("cost_usd") or 0.0) for r in rows),
         "judge_cost_usd": sum(float(r.get("judge_cost_usd") or 0.0) for r in rows),
         "tokens": sum(int(r.get("tokens") or 0) for r in rows),
-        "latency_p50_s": _percentile(latencies, 0.5),
-        "latency_p95_s": _percentile(latencies, 0.95),
+        "latency_p50_s": percentile(latencies, 0.5),
+        "latency_p95_s": percentile(latencies, 0.95),
     }
 
 

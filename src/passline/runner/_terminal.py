@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from passline.records._write import percentile
+
 if TYPE_CHECKING:
     from passline.runner._session import EvalSession
 
@@ -41,16 +43,6 @@ def progress_line(session: EvalSession) -> str | None:
             f"{errors}{eta_text}")
 
 
-def _p(values: Sequence[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def summary_rows(rows: Sequence[Mapping[str, Any]], *, slice_prefix: str = "worker:"
                  ) -> list[tuple[str, int, float, float, float, float, float]]:
     """(group, n, pass rate, mean score, cost, p50 latency, p95 latency) per dataset and
@@ -68,8 +60,8 @@ def summary_rows(rows: Sequence[Mapping[str, Any]], *, slice_prefix: str = "work
         lat = [float(r.get("latency_s") or 0.0) for r in rs]
         out.append((name, len(rs), sum(r.get("status") == "pass" for r in rs) / len(rs),
                     statistics.fmean(float(r.get("score") or 0.0) for r in rs),
-                    sum(float(r.get("cost_usd") or 0.0) for r in rs), _p(lat, 0.5),
-                    _p(lat, 0.95)))
+                    sum(float(r.get("cost_usd") or 0.0) for r in rs), percentile(lat, 0.5),
+                    percentile(lat, 0.95)))
     return out
 
 

@@ -1,0 +1,121 @@
+"""Reading run records (reports/runs/<run-id>/): the manifest and the streamed result rows.
+
+The one reader every later stage uses (compare, report, the CLI). Rows are streamed line
+by line, so a 10,000-case run with traces never sits in memory twice; ``read_results`` is the
+convenience that collects them into a list.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from passline.errors import RecordError
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+MANIFEST_NAME = "manifest.json"
+RESULTS_NAMES = ("results.jsonl", "results.jsonl.gz", "results.jsonl.zst")
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """Load and check ``manifest.json`` of a run directory."""
+    path = Path(run_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise RecordError(
+            f"{Path(run_dir)}: no {MANIFEST_NAME} here; pass a run directory "
+            "(reports/runs/<run-id>/) or a baseline file (reports/baselines/NAME.json)"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RecordError(f"{path}: unreadable manifest ({exc}); re-run or restore it") from exc
+    if not isinstance(manifest, dict):
+        raise RecordError(f"{path}: manifest must be a JSON object, got {type(manifest).__name__}")
+    check_schema_version(manifest.get("schema_version"), where=str(path))
+    return manifest
+
+
+def check_schema_version(version: object, *, where: str) -> None:
+    """Refuse records written by a passline whose format this one does not know."""
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        known = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
+        raise RecordError(
+            f"{where}: schema_version {version!r} is not supported (this passline reads "
+            f"{known}); upgrade passline or re-run with this version"
+        )
+
+
+def results_path(run_dir: str | Path) -> Path:
+    """The results file of a run (plain, gzip or zstd JSONL)."""
+    for name in RESULTS_NAMES:
+        candidate = Path(run_dir) / name
+        if candidate.is_file():
+            return candidate
+    raise RecordError(
+        f"{Path(run_dir)}: no results file ({' / '.join(RESULTS_NAMES)}); "
+        "the run may have crashed before recording any case — re-run it"
+    )
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    if path.suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError as exc:
+            raise RecordError(
+                f"{path}: reading .zst results needs the 'zstandard' package; "
+                "install it (pip install zstandard)"
+            ) from exc
+        raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb"))
+        return io.TextIOWrapper(raw, encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def iter_results(run_dir: str | Path) -> Iterator[dict[str, Any]]:
+    """Yield result rows one at a time.
+
+    A cut last line without a newline (the process died mid-write) is skipped with a
+    warning, as ``passline.records`` does; any other malformed line or unknown schema
+    version raises RecordError naming file:line.
+    """
+    path = results_path(run_dir)
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                if not line.endswith("\n"):  # only the last line can lack one: a torn write
+                    logger.warning("%s:%d: skipping a cut last line (the run was interrupted "
+                                   "while writing it)", path, lineno)
+                    return
+                raise RecordError(
+                    f"{path}:{lineno}: not valid JSON ({exc.msg}); fix or delete that line, "
+                    "or re-run"
+                ) from exc
+            if not isinstance(row, dict):
+                raise RecordError(f"{path}:{lineno}: a result row must be a JSON object")
+            check_schema_version(row.get("schema_version"), where=f"{path}:{lineno}")
+            for key in ("eval", "case_id", "status"):
+                if key not in row:
+                    raise RecordError(f"{path}:{lineno}: result row lacks {key!r}")
+            yield row
+
+
+def read_results(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Read a run directory: ``(manifest, rows)``.
+
+    >>> manifest, rows = read_results("reports/runs/2024-06-01T12-00-00-abc")  # doctest: +SKIP
+    """
+    manifest = read_manifest(run_dir)
+    return manifest, list(iter_results(run_dir))
