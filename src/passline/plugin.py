@@ -45,7 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="trials per case (overrides the evals' own trials=)")
     group.addoption("--passline-variant", dest="passline_variant", action="append", default=[],
                     metavar="NAME=MODEL:PROMPTS",
-                    help="evaluate this variant (repeat for baseline and candidate)")
+                    help="evaluate this variant (repeat for baseline and candidate); the "
+                    "prompt version follows the LAST ':', so write base=llama3:8b:v2")
     group.addoption("--passline-shard", dest="passline_shard", default=None, metavar="I/N",
                     help="run only shard I of N (merge the records with `passline merge`)")
     group.addoption("--passline-baseline", dest="passline_baseline", default=None,
