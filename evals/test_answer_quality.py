@@ -23,6 +23,6 @@ ANSWER_QUALITY = judge_scorer("answer-quality@1", threshold=4,
                               reference_from=facts_reference, context_from_tools=True)
 
 
-@passline.eval("journeys-e2e@v1", scorers=[ANSWER_QUALITY])
+@passline.eval("journeys-e2e@v2", scorers=[ANSWER_QUALITY])
 def test_answer_quality(run: AgentRun, case: Case) -> None:
     """Each journey's final answer is correct and grounded (4/5 or better) by the judge."""

@@ -18,6 +18,6 @@ JOURNEY_SCORERS = [status_is(), required_facts(), final_state_match(), forbidden
                    trajectory_match("superset"), budget(), asks_for_clarification]
 
 
-@passline.eval("journeys-e2e@v1", scorers=JOURNEY_SCORERS)
+@passline.eval("journeys-e2e@v2", scorers=JOURNEY_SCORERS)
 def test_journey(run: AgentRun, case: Case) -> None:
     """Every journey ends within its budget, states the facts and leaves the right state."""

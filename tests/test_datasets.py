@@ -200,3 +200,46 @@ def test_pii_expectations_name_the_customers_real_contact_data(world):
             found = world.execute("SELECT 1 FROM customers WHERE email = ? OR phone = ?",
                                   (value, value)).fetchone()
             assert found, f"{ref}:{row['id']}: {value} is no customer's e-mail or phone"
+
+
+def test_journeys_v2_keeps_v1_unchanged_and_adds_at_least_40_hard_cases():
+    d = diff("journeys-e2e@v1", "journeys-e2e@v2", root=ROOT)
+    assert d.removed == () and d.changed == ()
+    v1_ids = {r["id"] for r in _rows("journeys-e2e@v1")}
+    new = [r for r in _rows("journeys-e2e@v2") if r["id"] not in v1_ids]
+    assert len(new) >= 40
+    for row in new:
+        assert "difficulty:hard" in row["tags"], row["id"]
+        assert row["metadata"]["cluster"].startswith("journey-hard-"), row["id"]
+        assert row["metadata"].get("checks"), f"{row['id']}: no world check behind it"
+    assert len({r["metadata"]["cluster"] for r in new}) >= 10
+    card = (GOLDEN / "journeys-e2e" / "v2" / "card.md").read_text(encoding="utf-8")
+    assert f"v2 extends v1 with {len(new)} harder cases" in card
+
+
+def test_journeys_v2_refunds_name_one_order_and_forbid_the_distractor():
+    for row in _rows("journeys-e2e@v2"):
+        exp = row["expected"]
+        wanted = {s["fields"]["order_id"] for s in exp["final_state"]
+                  if isinstance(exp["final_state"], list) and s["table"] == "refunds"}
+        banned = {f["arguments"]["order_id"] for f in exp.get("forbidden", [])
+                  if isinstance(f, dict) and f["name"] == "issue_refund"}
+        assert not wanted & banned, row["id"]
+        if "x_needs_clarification" in exp:
+            assert exp["final_state"] == {"no_changes": True}, row["id"]
+            assert "issue_refund" in exp["forbidden"], row["id"]
+
+
+def test_journeys_v2_restocking_rates_follow_pol_rtn_002():
+    restock = [r for r in _rows("journeys-e2e@v2")
+               if r["metadata"]["cluster"] == "journey-hard-restocking-net"]
+    assert len(restock) >= 4
+    text = " ".join(get_policy("POL-RTN-002").text.split())
+    assert "15 percent of the item price for lab equipment" in text
+    assert "10 percent for furniture" in text
+    for row in restock:  # check params: (units, fee rate, order id, sku)
+        (check,) = row["metadata"]["checks"]
+        units, rate, _order_id, sku = check["params"]
+        assert rate == (0.10 if sku.startswith("FUR-") else 0.15), row["id"]
+        assert units == (2 if "two opened units" in row["input"]["message"] else 1), row["id"]
+        assert "POL-RTN-002" in row["expected"]["facts"], row["id"]

@@ -6,7 +6,7 @@ import collections
 from pathlib import Path
 from typing import Any
 
-from golden.generate import _cards, _journeys, _redteam, _tools_unit
+from golden.generate import _cards, _journeys, _journeys_hard, _redteam, _tools_unit
 from golden.generate._policy_qs import check_topics
 from golden.generate._rows import dumps, write_text
 from golden.generate._world import WorldFacts
@@ -15,6 +15,7 @@ DATASETS: tuple[tuple[str, str], ...] = (
     ("tools-unit", "v1"),
     ("tools-unit", "v2"),
     ("journeys-e2e", "v1"),
+    ("journeys-e2e", "v2"),
     ("guardrails-redteam", "v1"),
 )
 
@@ -33,6 +34,7 @@ def build_all(world_path: Path | None = None) -> dict[str, str]:
     try:
         tu = _tools_unit.generate(world)
         journeys = _journeys.generate(world)
+        hard = _journeys_hard.generate(world)
         redteam = _redteam.generate(world)
         seed = world.seed
     finally:
@@ -41,6 +43,8 @@ def build_all(world_path: Path | None = None) -> dict[str, str]:
     data = {("tools-unit", "v1"): (tu["v1"], _cards.tools_unit("v1", tu["v1"], seed)),
             ("tools-unit", "v2"): (tu["v2"], _cards.tools_unit("v2", tu["v2"], seed, fixes)),
             ("journeys-e2e", "v1"): (journeys, _cards.journeys(journeys, seed)),
+            ("journeys-e2e", "v2"): (journeys + hard,
+                                     _cards.journeys(journeys + hard, seed, n_hard=len(hard))),
             ("guardrails-redteam", "v1"): (redteam, _cards.redteam(redteam, seed))}
     out = {}
     for (name, version), (rows, card) in data.items():

@@ -103,7 +103,26 @@ def tools_unit(version: str, rows: Sequence[dict[str, Any]], seed: int,
                  rows, changelog)
 
 
-def journeys(rows: Sequence[dict[str, Any]], seed: int) -> str:
+JOURNEYS_V2_DATE = "2026-07-01"
+
+JOURNEYS_V2_SCHEMA = (
+    " v2 adds `difficulty:hard` cases (`metadata.cluster` `journey-hard-<template>`): "
+    "multi-hop lookups (customer -> returned order -> refund, ticket -> order -> refundable "
+    "amount, invoice -> order -> delivery date), orders picked by reference (\"the second "
+    "one\", \"that order\") and distractor ids (an invoice or ticket about another order; "
+    "`forbidden` names `issue_refund` on that other order), three intents in one message "
+    "(`intent:multi-intent`), refunds after POL-RTN-002's restocking fee (15 percent lab "
+    "equipment, 10 percent furniture), refunds of k of q units (k x unit price), a clear "
+    "request mixed with one that names no record (`intent:clarify`: the clear part's facts "
+    "are expected, and a question about the other; nothing may change), periods in words "
+    "relative to the world's today 2026-06-30 (\"last March\" = 2026-03), negated actions "
+    "(\"do not escalate\", \"don't refund it yet\") and orders with earlier refunds (amount "
+    "refunded so far and the amount still refundable; for a fully refunded order the refund ids "
+    "instead of `0.00`, which an answer saying \"nothing is left\" would miss, and "
+    "`x_refundable_usd` for a custom scorer).")
+
+
+def journeys(rows: Sequence[dict[str, Any]], seed: int, n_hard: int = 0) -> str:
     purpose = (
         "End-to-end journeys through the orchestrator (`agents.orchestrator:ops_assistant`): "
         "multi-step requests across the finance, policy and support workers, judged on the "
@@ -127,7 +146,14 @@ def journeys(rows: Sequence[dict[str, Any]], seed: int) -> str:
         "`status: pending_approval` (POL-REF-002) and are `must-pass`, as are refund-status "
         "questions. Tags: `worker:*`, `intent:*`, `difficulty:*`, `must-pass`.")
     changelog = [f"- **v1** ({V2_DATE}): first version, generated from world seed {seed}."]
-    return _card("journeys-e2e", "v1", purpose, schema, _provenance(seed, ""), rows, changelog)
+    if not n_hard:
+        return _card("journeys-e2e", "v1", purpose, schema, _provenance(seed, ""), rows,
+                     changelog)
+    changelog.append(f"- **v2** ({JOURNEYS_V2_DATE}): v2 extends v1 with {n_hard} harder cases "
+                     "(v1's cases kept with the same ids, unchanged; the new ids start with "
+                     "`journey-hard-`), all `difficulty:hard`, built from the world like v1's.")
+    return _card("journeys-e2e", "v2", purpose, schema + JOURNEYS_V2_SCHEMA,
+                 _provenance(seed, ""), rows, changelog)
 
 
 def redteam(rows: Sequence[dict[str, Any]], seed: int) -> str:
