@@ -90,7 +90,7 @@ class RunWriter:
             self._fh.flush()
             self._rows.append({k: row.get(k) for k in (
                 "status", "score", "latency_s", "cost_usd", "tokens", "judge_cost_usd",
-                "dataset", "dataset_version", "tags", "eval")})
+                "dataset", "dataset_version", "tags", "eval", "trial")})
 
     @property
     def rows(self) -> list[dict[str, Any]]:

@@ -100,7 +100,6 @@ class EvalSession:
         # unique even for sessions started in the same second (CI matrices, two terminals)
         self.session_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
         self.summaries: dict[str, dict[str, Any]] = {}
-        self.rows_by_variant: dict[str, list[dict[str, Any]]] = {}
         self.specs: list[EvalSpec] = []
         self.verdict_text = ""
         self.worker_summaries: list[dict[str, Any]] = []  # sent by xdist workers
@@ -278,9 +277,11 @@ class EvalSession:
         writer.write(row)
         if row.get("status") == "error":
             self._errors.append({"case_id": row.get("case_id"), "error": row.get("error")})
-        self.rows_by_variant.setdefault(name, []).append(
-            {k: row.get(k) for k in ("status", "score", "cost_usd", "latency_s", "dataset",
-                                     "dataset_version", "tags", "tokens", "trial")})
+
+    def variant_rows(self, name: str) -> list[dict[str, Any]]:
+        """Summary fields of the rows recorded for variant ``name`` (held by its writer)."""
+        writer = self._writers.get(name)
+        return writer.rows if writer is not None else []
 
     def error_rows(self) -> list[dict[str, Any]]:
         """Rows of this session whose agent run ended in error (an outage, a crash)."""
@@ -317,7 +318,7 @@ class EvalSession:
                 "runs_wall_s": round(self._runner.progress.wall_s, 3) if self._runner else None,
                 "runs": self._runner.progress.done if self._runner else 0}}
             extra.update(self.process_summary(merged=True))
-            trials = [int(r.get("trial") or 0) for r in self.rows_by_variant.get(name, [])]
+            trials = [int(r.get("trial") or 0) for r in writer.rows]
             extra["trials"] = max(trials) + 1 if trials else 0
             out[name] = writer.finish(**extra)
             out[name]["_path"] = str(writer.dir)

@@ -89,8 +89,7 @@ def summary(session: EvalSession, reporter: Any) -> None:
             for col in ("dataset / slice", "n", "pass rate", "mean score", "cost $", "p50 s",
                         "p95 s"):
                 table.add_column(col, justify="left" if col.startswith("dataset") else "right")
-            for g, n, pr, sc, cost, p50, p95 in summary_rows(session.rows_by_variant.get(
-                    name, [])):
+            for g, n, pr, sc, cost, p50, p95 in summary_rows(session.variant_rows(name)):
                 table.add_row(g, str(n), f"{pr:.1%}", f"{sc:.3f}", f"{cost:.4f}",
                               f"{p50:.2f}", f"{p95:.2f}")
             console.print(table)

@@ -277,10 +277,7 @@ def _complete(body: dict[str, Any], fired: set[str], state: _State) -> dict[str,
 
 
 def count_tokens(text: str) -> int:
-    counter = getattr(brain, "count_tokens", None)
-    if counter is not None:
-        return int(counter(text))
-    return max(1, (len(text) + 3) // 4) if text else 0
+    return int(brain.count_tokens(text))
 
 
 def _prompt_tokens(body: Mapping[str, Any]) -> int:
