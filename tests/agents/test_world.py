@@ -107,12 +107,15 @@ def test_template_is_built_on_first_use_even_when_processes_race(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     script = (
         "import sys; from pathlib import Path; import agents.world._world as w\n"
-        "w.BUILD_DIR = Path(sys.argv[1]); p = w.template_path()\n"
-        "print(w.World.open(p).content_hash())\n"
+        "w.BUILD_DIR = Path(sys.argv[1])\n"
+        # as runs use it: each process copies the template into its own workdir; opening
+        # the shared template read-write while another process renames over it is not a use
+        "print(w.World.fresh(Path(sys.argv[2])).content_hash())\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=REPO,
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path),
+                               str(tmp_path / "runs" / str(i))], cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={"PYTHONPATH": str(REPO), "PATH": ""}) for _ in range(3)]
+                              env={"PYTHONPATH": str(REPO), "PATH": ""}) for i in range(3)]
     outputs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
     hashes = {out.strip() for out, _ in outputs}
