@@ -109,6 +109,11 @@ class EvalSession:
         self._shard_index: dict[str, int] | None = None
         self._all_refs: set[str] = set()
         self._t0 = time.perf_counter()
+        # before any agent module is imported: clients an agent builds at import time must
+        # already be aimed at passline (see passline.capture)
+        from passline.capture import CaptureSession
+
+        self.capture = CaptureSession(settings, client=lambda: self.runner.client).activate()
 
     # -- collection -------------------------------------------------------------------
     def cases(self, ref: str) -> list[Case]:
@@ -169,7 +174,7 @@ class EvalSession:
             # private to this session and process: two xdist workers running the same job, or
             # a later session, never share (or replay) a journal
             workdir = self.root / ".passline" / "work" / f"{self.session_id}-{os.getpid()}"
-            self._runner = Runner(self.settings, workdir=workdir)
+            self._runner = Runner(self.settings, workdir=workdir, capture=self.capture)
         return self._runner
 
     def start(self, params: Iterable[Param]) -> int:
@@ -239,7 +244,14 @@ class EvalSession:
         usage = run.usage if run else None
         values = [s.value for s in scores]
         score = statistics.fmean(values) if values else (1.0 if status == "pass" else 0.0)
-        return {
+        calls = self.runner.take_calls(job) if self._runner is not None else None
+        row: dict[str, Any] = {}
+        if calls is not None and calls.calls:
+            # travels with the row (to the xdist controller too); record() writes it apart
+            row["_calls"] = [c.to_dict(bodies=self.settings.capture_bodies)
+                             for c in calls.ordered_calls()]
+        return row | {
+            "run_key": job.key,
             "variant": job.variant.name, "eval": nodeid.split("[")[0],
             "case_id": case.id, "dataset": case.dataset, "dataset_version": case.version,
             "tags": list(case.tags), "cluster": case.metadata.get("cluster"),
@@ -274,6 +286,13 @@ class EvalSession:
                            Variant(name, "?", "?"))
             writer = self._writers[name] = RunWriter(
                 self.run_root / self.run_id(variant), self.manifest(variant))
+        calls = row.get("_calls")
+        if calls:
+            writer.write_calls(
+                {"run_key": row.get("run_key"), "case_id": row.get("case_id"),
+                 "dataset": row.get("dataset"), "dataset_version": row.get("dataset_version"),
+                 "trial": row.get("trial"), **call} for call in calls)
+            row = {k: v for k, v in row.items() if k != "_calls"}
         writer.write(row)
         if row.get("status") == "error":
             self._errors.append({"case_id": row.get("case_id"), "error": row.get("error")})
@@ -318,6 +337,9 @@ class EvalSession:
                 "runs_wall_s": round(self._runner.progress.wall_s, 3) if self._runner else None,
                 "runs": self._runner.progress.done if self._runner else 0}}
             extra.update(self.process_summary(merged=True))
+            prompts = (extra.pop("captured_prompts", None) or {}).get(name)
+            if prompts:
+                extra["captured_prompts"] = prompts
             trials = [int(r.get("trial") or 0) for r in writer.rows]
             extra["trials"] = max(trials) + 1 if trials else 0
             out[name] = writer.finish(**extra)
@@ -337,13 +359,18 @@ class EvalSession:
                                         for k, v in client.usage_by_purpose.items()},
                 "cache": {"mode": client.cache.mode, "hits": client.cache.hits,
                           "misses": client.cache.misses},
-                "judges": self.judges()})
+                "judges": self.judges(),
+                "captured_prompts": self.capture.ledgers()})
         from passline._types import Usage
+        from passline.capture import PromptLedger
 
         calls: dict[str, Usage] = {}
         cache: dict[str, Any] = {}
         judges: dict[str, Any] = {}
+        ledgers: dict[str, list[dict[str, Any]]] = {}
         for s in summaries:
+            for variant, ledger in (s.get("captured_prompts") or {}).items():
+                ledgers.setdefault(variant, []).append(ledger)
             for purpose, usage in (s.get("session_model_calls") or {}).items():
                 calls[purpose] = calls.get(purpose, Usage()) + Usage.from_dict(usage)
             for key, value in (s.get("cache") or {}).items():
@@ -356,6 +383,9 @@ class EvalSession:
             out["cache"] = cache
         if judges:
             out["judges"] = judges
+        if ledgers:
+            out["captured_prompts"] = {v: PromptLedger.merge(parts)
+                                       for v, parts in ledgers.items()}
         return out
 
     def judges(self) -> dict[str, Any]:
@@ -374,6 +404,7 @@ class EvalSession:
         if self._runner is not None:
             self._runner.close()
             shutil.rmtree(self._runner.workdir, ignore_errors=True)
+        self.capture.deactivate()
 
 
 def _prompt_snapshot(version: str, root: Path) -> dict[str, str]:
