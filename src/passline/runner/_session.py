@@ -447,6 +447,8 @@ def failure_report(case: Case, run: AgentRun | None, failed: Sequence[Score], he
     if run is not None:
         status = f" [{run.status}{': ' + run.guardrail if run.guardrail else ''}]"
         lines.append(f"  answer{status}: {run.answer[:400]!r}")
+        if run_failed(run):
+            lines.append("  " + run_error_report(run, "short").replace("\n", "\n  "))
     return "\n".join(lines)
 
 
@@ -465,6 +467,56 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if not 1 <= index <= count:
         raise ConfigError(f"--passline-shard {text!r}: I must be within 1..N")
     return index, count
+
+
+def run_error_report(run: AgentRun, tbstyle: str = "auto") -> str:
+    """Why an agent run failed, for pytest: the agent's own traceback (its frames, not
+    passline's) in the detail pytest's ``--tb`` asks for: ``no`` the status only, ``line``
+    one ``file:line: error`` line, ``short``/``native`` the frames, ``auto``/``long`` the
+    frames with the lines around each."""
+    head = f"agent run ended with status {run.status}: {run.error}"
+    tb = str(run.metadata.get("traceback") or "")
+    if not tb or tbstyle == "no":
+        return head
+    frames = _frames(tb)
+    if tbstyle == "line":
+        last = frames[-1] if frames else None
+        return f"{last[0]}:{last[1]}: {run.error}" if last else head
+    if tbstyle in ("long", "auto"):
+        tb = _with_context(tb, frames)
+    return f"{head}\n{tb}"
+
+
+def _frames(tb: str) -> list[tuple[str, int]]:
+    import re
+
+    return [(m.group(1), int(m.group(2)))
+            for m in re.finditer(r'^  File "([^"]+)", line (\d+)', tb, re.MULTILINE)]
+
+
+def _with_context(tb: str, frames: Sequence[tuple[str, int]], around: int = 2) -> str:
+    """The traceback with ``around`` source lines above each frame's line (``>`` marks it)."""
+    import linecache
+
+    out: list[str] = []
+    lines = tb.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        match = _frames(line + "\n")
+        if match:
+            path, lineno = match[0]
+            source = [(n, linecache.getline(path, n).rstrip()) for n in
+                      range(max(1, lineno - around), lineno + 1)]
+            if any(text for _, text in source):
+                out += [f"    {'>' if n == lineno else ' '} {n:4} {text}" for n, text in source]
+                i += 1  # the frame's own source (and caret) lines are replaced by the context
+                while i < len(lines) and lines[i].startswith("    "):
+                    i += 1
+                continue
+        i += 1
+    return "\n".join(out)
 
 
 def row_json(row: Mapping[str, Any]) -> str:
