@@ -430,7 +430,9 @@ def failure_report(case: Case, run: AgentRun | None, failed: Sequence[Score], he
     explanation, and a diff of expected vs actual tool calls (``-`` expected, ``+`` got)."""
     import difflib
 
-    lines = [f"{case.ref}: {head}", f"  input:  {str(case.input.get('message', ''))[:300]}"]
+    message = case.input.get("message")
+    shown = message if isinstance(message, str) else json.dumps(dict(case.input), default=str)
+    lines = [f"{case.ref}: {head}", f"  input:  {shown[:300]}"]
     for score in failed:
         lines.append(f"  x {score.name} ({score.value:.2f}): {score.explanation}")
     expected = case.expected.get("tool_calls")
