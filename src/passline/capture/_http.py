@@ -271,8 +271,9 @@ class Exchange:
 
     def _stream_done(self, raw: bytes, complete: bool) -> None:
         completion = _fold_stream(raw)
-        finished = complete and any(c.get("finish_reason")
-                                    for c in completion.get("choices") or ())
+        # finished when the model said so: SDKs may close the stream right after "[DONE]"
+        # without draining it, so how the iteration ended says little
+        finished = any(c.get("finish_reason") for c in completion.get("choices") or ())
         retries = self.case.attempt_succeeded(self.base_key) if self.case is not None else 0
         self._record(200, completion, cached=False, retries=retries,
                      error=None if finished else "stream ended before the model finished")

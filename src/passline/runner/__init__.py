@@ -307,6 +307,11 @@ class Runner:
                 fut.result(timeout=5)
             except Exception:  # closing is best effort
                 log.debug("closing the model client failed", exc_info=True)
+        try:  # close async generators agents left open (e.g. an SDK stream not drained)
+            asyncio.run_coroutine_threadsafe(self._loop.shutdown_asyncgens(),
+                                             self._loop).result(timeout=5)
+        except Exception:
+            log.debug("shutting down async generators failed", exc_info=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         if self in _CURRENT:
