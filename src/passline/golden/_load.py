@@ -155,7 +155,7 @@ def load_cases(ref: Ref, *, root: Path | str = ".",
 
     >>> cases = load_cases("tools-unit@v2")
     >>> cases[0].ref
-    'tools-unit@v2:refund-001'
+    'tools-unit@v2:order-status-001'
     """
     resolved, rows = read_rows(ref, root=root, known_tools=known_tools)
     return [_to_case(row, resolved) for row in rows]

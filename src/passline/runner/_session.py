@@ -145,6 +145,12 @@ class EvalSession:
         if agent not in self._agents:  # a typo in the agent name is a usage error, now
             from passline.runner import resolve_agent
 
+            # agent = "my_agent:run" names a module of the project (the folder of the
+            # pyproject.toml): importable whatever the project's pytest config says
+            import sys
+
+            if str(self.root) not in sys.path:
+                sys.path.insert(0, str(self.root))
             self._agents[agent] = resolve_agent(agent)
         trials = self.trials_override or spec.trials or self.settings.trials
         self.specs.append(spec)
