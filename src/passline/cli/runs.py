@@ -10,7 +10,8 @@ from passline.cli._output import add_output_flags, examples
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("runs", help="list and inspect recorded runs")
+    p = sub.add_parser("runs", help="list and inspect recorded runs",
+                       **examples("passline runs list", "passline runs show RUN_ID --json"))
     rsub = p.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True)
     ls = rsub.add_parser("list", help="recorded runs, newest first",
                          **examples("passline runs list",
