@@ -352,3 +352,58 @@ def test_ci_candidate_joins_every_shard_and_refuses_a_missing_one(tmp_path, caps
     assert merged.name == "20261202-101500-candidate" and len(data["joined"]) == 2
     manifest = json.loads((merged / "manifest.json").read_text())
     assert manifest["totals"]["n"] == 10
+
+
+def test_the_summary_shows_how_far_each_judge_can_be_trusted(synthetic, tmp_path):
+    import dataclasses
+
+    from passline.report._sides import load_report_side
+    from passline.report._summary import judge_lines
+
+    base = load_report_side(synthetic.baseline, "baseline")
+    cand = load_report_side(synthetic.candidate, "candidate")
+    text = build_report(synthetic.baseline, synthetic.candidate, tmp_path / "r"
+                        ).summary_md.read_text()
+    assert "**Judges**" in text and "Cohen's κ" in text
+    judges = dict(cand.manifest["judges"])
+    rubric = next(iter(judges))
+    for trusted, expected in ((True, "trusted —"), (False, "**untrusted**"),
+                              (None, "**not calibrated**")):
+        judges[rubric] = {**judges[rubric], "trusted": trusted, "status": "uncalibrated"}
+        side = dataclasses.replace(cand, manifest={**cand.manifest, "judges": judges})
+        assert expected in "\n".join(judge_lines(base, side))
+    no_judges = dataclasses.replace(cand, manifest={**cand.manifest, "judges": {}})
+    assert judge_lines(dataclasses.replace(base, manifest={}), no_judges) == []
+
+
+def test_the_last_resort_cut_closes_details_and_ends_with_the_link():
+    from passline.report._summary import clip_tokens, fit
+
+    link = "**[Full side-by-side report](https://x.example/r)**"
+    text = "## head\n\n<details><summary>all</summary>\n\n" + "".join(
+        f"- case-{i} " + "y" * 80 + "\n" for i in range(2_000)) + "\n</details>\n"
+    out = fit(text, link, limit=20_000)
+    assert len(out.encode()) <= 20_000
+    assert out.count("<details>") == out.count("</details>") == 1
+    assert out.rstrip().endswith(SUMMARY_MARKER) and link in out
+    assert all(len(line) in (0, 88, 89, 90, 91) or not line.startswith("- case")
+               for line in out.splitlines())  # whole lines only
+    assert fit("short\n", link) == "short\n"
+    # a reason keeps its head and its tail, never half a word
+    why = "scorer: expected " + " ".join(f"word{i}" for i in range(50)) + " got: wrong_tool(x=1)"
+    clipped = clip_tokens(why, 60)
+    assert clipped.startswith("scorer:") and clipped.endswith("got: wrong_tool(x=1)")
+    assert " … " in clipped and len(clipped) <= 60
+    assert set(clipped.replace("…", "").split()) <= set(why.split())
+    assert clip_tokens("x" * 500, 60) == "x" * 500  # one word is never cut
+
+
+def test_ci_gate_does_not_judge_an_outage(job, tmp_path, capsys):
+    runs = write_synthetic_runs(tmp_path / "runs", n_cases=12, trials=1, n_regressed=1,
+                                n_errored=1)
+    code = main(["ci", "gate", str(runs.baseline), str(runs.candidate), "--out",
+                 str(tmp_path / "r")])
+    assert code == 3
+    assert "NOT RUN" in capsys.readouterr().out
+    assert "NOT RUN" in (tmp_path / "step_summary.md").read_text()
+    assert _outputs(tmp_path / "output.txt") == {"verdict": "error", "exit-code": "3"}

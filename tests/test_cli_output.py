@@ -50,9 +50,9 @@ def runs(tmp_path):
 def _piped(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env["COLUMNS"] = "80"
+    # capture_output: stdout is a pipe, as in a CI log
     return subprocess.run([sys.executable, "-m", "passline", *args], cwd=cwd, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=120)
+                          capture_output=True, text=True, timeout=120)
 
 
 def test_piped_output_at_80_columns_prints_whole_run_ids(runs, tmp_path):

@@ -189,7 +189,8 @@ def clip_tokens(text: Any, limit: int) -> str:
             head.append(word)
             i += 1
         from_tail = not from_tail
-    return " ".join([*head, "…", *tail])
+    dropped = ["…"] if i <= j else []  # nothing dropped: a single overlong word stays whole
+    return " ".join([*head, *dropped, *tail])
 
 
 def _reason(case: Mapping[str, Any] | None) -> str:
