@@ -343,10 +343,10 @@ def test_ci_candidate_joins_every_shard_and_refuses_a_missing_one(tmp_path, caps
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
     runs = tmp_path / "runs"
     _shard(runs, "20261202-101500", 1, 2, range(0, 10, 2))
-    assert main(["ci", "candidate", "--runs", str(runs)]) == 2
+    assert main(["ci", "candidate", "--run-dir", str(runs)]) == 2
     assert "shard(s) 2/2 missing" in capsys.readouterr().err
     _shard(runs, "20261202-101502", 2, 2, range(1, 10, 2))
-    assert main(["ci", "candidate", "--runs", str(runs), "--json"]) == 0
+    assert main(["ci", "candidate", "--run-dir", str(runs), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     merged = Path(data["run_dir"])
     assert merged.name == "20261202-101500-candidate" and len(data["joined"]) == 2

@@ -31,18 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Actions they read the repository, pull request, token and output files from the "
         "environment; elsewhere give them as options.",
         **examples("passline ci gate reports/baselines/main.json \"$(passline ci candidate "
-                   "--runs reports/runs)\"",
+                   "--run-dir reports/runs)\"",
                    "passline ci comment reports/ci/summary.md --key evals"))
     csub = p.add_subparsers(dest="ci_command", metavar="STEP", required=True)
 
     cand = csub.add_parser(
         "candidate", help="print the run directory a job recorded (joining its shards)",
-        description="Find the run record the eval command wrote under --runs. Several records "
+        description="Find the run record the eval command wrote under --run-dir. Several records "
         "of one variant are shards (--passline-shard I/N): every shard must be there once, and "
         "they are joined with `passline merge` into --out. Prints the run directory.",
-        **examples("passline ci candidate --runs reports/runs",
-                   "passline ci candidate --runs shards/ --variant candidate --json"))
-    cand.add_argument("--runs", "--run-dir", dest="runs", required=True, metavar="DIR",
+        **examples("passline ci candidate --run-dir reports/runs",
+                   "passline ci candidate --run-dir shards/ --variant candidate --json"))
+    cand.add_argument("--run-dir", "--runs", dest="runs", required=True, metavar="DIR",
                       help="the folder the eval command wrote its run records to")
     cand.add_argument("--variant", default=None, metavar="NAME",
                       help="the variant to pick when the session ran several")
