@@ -123,7 +123,7 @@ def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide
         lines += [*extra, ""]
     lines += judge_lines(base, cand)
     link = report_link(report_url, html_path)
-    head = "\n".join(lines) + "\n"
+    head = "\n".join(lines).rstrip("\n") + "\n"
     details = regressed_details(regs, cases_by_key, link,
                                 budget=MAX_BYTES - len(head.encode("utf-8")) - 1_000)
     return fit("\n".join([head, *details, link, "", SUMMARY_MARKER]) + "\n", link)
@@ -233,9 +233,12 @@ def judge_lines(base: ReportSide, cand: ReportSide) -> list[str]:
             out.append(f"- ✓ {who}: trusted — {measured}")
         elif j.get("trusted") is False:
             out.append(f"- ⚠️ {who}: **untrusted** — {measured}; read its scores with care")
+        elif j.get("status") in (None, "uncalibrated"):
+            out.append(f"- ⚠️ {who}: **not calibrated**: how far its scores agree with people "
+                       f"is unknown (`passline judge calibrate {md(rubric, 80)}`)")
         else:
-            out.append(f"- ⚠️ {who}: **not calibrated** ({md(j.get('status') or 'unknown', 40)})"
-                       "; its scores are unmeasured — `passline judge calibrate` measures it")
+            out.append(f"- ⚠️ {who}: **calibration {md(j.get('status'), 40)}** "
+                       f"({md(j.get('error') or 'no details', 200)}); read its scores with care")
     return [*out, ""]
 
 
