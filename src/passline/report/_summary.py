@@ -124,7 +124,7 @@ def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide
     lines += judge_lines(base, cand)
     link = report_link(report_url, html_path)
     head = "\n".join(lines).rstrip("\n") + "\n"
-    details = regressed_details(regs, cases_by_key, link,
+    details = regressed_details(regs, cases_by_key,
                                 budget=MAX_BYTES - len(head.encode("utf-8")) - 1_000)
     return fit("\n".join([head, *details, link, "", SUMMARY_MARKER]) + "\n", link)
 
@@ -243,7 +243,7 @@ def judge_lines(base: ReportSide, cand: ReportSide) -> list[str]:
 
 
 def regressed_details(regs: Sequence[Any], cases_by_key: Mapping[tuple[str, str],
-                      Mapping[str, Any]], link: str, *, budget: int) -> list[str]:
+                      Mapping[str, Any]], *, budget: int) -> list[str]:
     """Every regressed case with its reason, collapsed, within ``budget`` bytes; what does
     not fit is counted and left to the full report."""
     if not regs:
