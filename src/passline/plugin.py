@@ -36,22 +36,63 @@ SETTING_OPTIONS = {
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # Each help says what the option means, which values it takes and its default; every
+    # setting option also names its [tool.passline] key and PASSLINE_* variable (CLI wins).
+    meaning: dict[str, tuple[str, str, str | None]] = {
+        "agent": ("the agent under test", "MODULE:FUNCTION", "the eval's own agent=, else "
+                  "none"),
+        "model": ("the model the agent calls (the single variant of the session)",
+                  "a model id; sim-1 / sim-2 run offline on the built-in simulator", None),
+        "prompts": ("the prompt version the agent renders", "a version folder name, e.g. v2", None),
+        "judge_model": ("the model LLM judges call", "a model id", "same as --passline-model"),
+        "base_url": ("where the model endpoint is", "a URL, or openai / ollama / vllm / "
+                     "litellm / sim", "the simulator for sim-* models, else OPENAI_BASE_URL or "
+                     "the OpenAI API"),
+        "concurrency": ("agent runs in flight at once", "an integer >= 1", None),
+        "cache": ("record/replay of model responses (replay fails on a miss, naming the "
+                  "request; for keyless CI)", "off | rw | replay", None),
+        "cache_path": ("the record/replay cache file", "a path (give it with =)", None),
+        "run_dir": ("where run records are written", "a directory (give it with =)", None),
+        "temperature": ("sampling temperature of the agent's model calls", "a float >= 0", None),
+        "seed": ("base seed; trial t uses seed + t * 1000003", "an integer", None),
+        "timeout_s": ("timeout of one model call, seconds", "a float > 0", None),
+        "run_timeout_s": ("timeout of one agent run (case x trial x variant), seconds",
+                          "a float > 0", None),
+        "max_retries": ("retries of a failed model call (429, 5xx, timeouts)",
+                        "an integer >= 0", None),
+        "sim_latency_ms": ("added latency of the built-in simulator per call (sim-* models "
+                           "only)", "milliseconds", None),
+        "sim_faults": ("faults the built-in simulator injects (sim-* models only; see "
+                       "docs/simulator.md)", "a spec such as '503=0.1,429#2,slow'", "none"),
+    }
+    from passline.settings import Settings  # cheap: no heavy imports behind it
+
     group = parser.getgroup("passline", "passline: evaluate LLM agents on golden datasets")
     for name, kind in SETTING_OPTIONS.items():
         flag = "--passline-" + name.replace("_", "-")
+        what, values, default = meaning.get(name, (f"the {name} setting", kind.__name__, None))
+        if default is None:  # the real default, so the help can never drift from it
+            default = str(getattr(Settings, name))
         group.addoption(flag, dest=f"passline_{name}", type=kind, default=None,
-                        help=f"[tool.passline] {name} (env PASSLINE_{name.upper()})")
+                        metavar="VALUE" if kind is str else kind.__name__.upper(),
+                        help=f"{what}. Values: {values}. Default: {default} "
+                        f"([tool.passline] {name}, env PASSLINE_{name.upper()}).")
     group.addoption("--passline-trials", dest="passline_trials", type=int, default=None,
-                    help="trials per case (overrides the evals' own trials=)")
+                    metavar="N", help="samples per case. Values: an integer >= 1. Default: the "
+                    "eval's own trials=, else [tool.passline] trials (1).")
     group.addoption("--passline-variant", dest="passline_variant", action="append", default=[],
                     metavar="NAME=MODEL:PROMPTS",
-                    help="evaluate this variant (repeat for baseline and candidate); the "
-                    "prompt version follows the LAST ':', so write base=llama3:8b:v2")
+                    help="evaluate this variant; repeat for baseline and candidate (one run "
+                    "record each). Values: NAME=MODEL:PROMPTS; the prompt version follows the "
+                    "LAST ':', so write base=llama3:8b:v2. Default: one variant, 'candidate', "
+                    "from --passline-model and --passline-prompts.")
     group.addoption("--passline-shard", dest="passline_shard", default=None, metavar="I/N",
-                    help="run only shard I of N (merge the records with `passline merge`)")
+                    help="run only shard I of N (cases split round-robin; join the records "
+                    "with `passline merge`). Values: I/N with 1 <= I <= N. Default: all cases.")
     group.addoption("--passline-baseline", dest="passline_baseline", default=None,
-                    metavar="PATH", help="compare against this run or baseline file; the "
-                    "exit code becomes the gate's verdict")
+                    metavar="PATH", help="compare against this run directory or baseline file; "
+                    "the exit code becomes the gate's verdict (0 pass, 1 regression, 3 "
+                    "infrastructure error). Values: a path (give it with =). Default: no gate.")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES = [
     "passline.cli.baseline",
     "passline.cli.config",
     "passline.cli.init",
+    "passline.cli.ci",
 ]
 
 EPILOG = "exit codes: " + ", ".join(
@@ -37,10 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="passline",
         description="Offline evaluation and regression harness for LLM agents.",
-        epilog=EPILOG,
+        epilog=EPILOG + "\n\nexamples:\n  passline demo\n"
+        "  passline gate reports/baselines/main.json reports/runs/RUN_ID",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("--plain", action="store_true", default=False,
+                        help="plain text output: no colour, no wrapping, tables as aligned "
+                        "columns (automatic when stdout is not a terminal, or NO_COLOR is set)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -50,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from passline.cli._output import set_plain
+
+    set_plain(bool(getattr(args, "plain", False)))
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",

@@ -5,30 +5,50 @@ from __future__ import annotations
 import argparse
 import json
 
+from passline.cli._output import add_output_flags, examples
+
+DIR_HELP = "baseline directory (default reports/baselines)"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("baseline", help="save, list, promote or roll back named baselines")
-    p.add_argument("--dir", default="reports/baselines", dest="directory",
-                   help="baseline directory (default reports/baselines)")
+    p = sub.add_parser("baseline", help="save, list, promote or roll back named baselines",
+                       **examples("passline baseline save main reports/runs/RUN_ID",
+                                  "passline baseline list --baselines-dir reports/baselines"))
+    # --baselines-dir is the name `passline gate` and `passline report` use too; --dir is
+    # the older spelling, still accepted
+    p.add_argument("--baselines-dir", "--dir", default="reports/baselines", dest="directory",
+                   metavar="DIR", help=DIR_HELP)
     cmds = p.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
 
-    save = cmds.add_parser("save", help="save RUN_DIR as a new baseline NAME")
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--baselines-dir", "--dir", default=argparse.SUPPRESS, dest="directory",
+                       metavar="DIR", help=DIR_HELP)
+
+    save = cmds.add_parser("save", help="save RUN_DIR as a new baseline NAME",
+                           **examples("passline baseline save main reports/runs/RUN_ID"))
     save.add_argument("name", metavar="NAME")
     save.add_argument("run_dir", metavar="RUN_DIR")
+    common(save)
     save.set_defaults(func=_save)
 
-    listing = cmds.add_parser("list", help="list saved baselines")
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing = cmds.add_parser("list", help="list saved baselines",
+                              **examples("passline baseline list", "passline baseline list --json"))
+    add_output_flags(listing)
+    common(listing)
     listing.set_defaults(func=_list)
 
     promote = cmds.add_parser("promote", help="replace baseline NAME with RUN_DIR, keeping "
-                              "the old one in NAME.history/")
+                              "the old one in NAME.history/",
+                              **examples("passline baseline promote main reports/runs/RUN_ID"))
     promote.add_argument("name", metavar="NAME")
     promote.add_argument("run_dir", metavar="RUN_DIR")
+    common(promote)
     promote.set_defaults(func=_promote)
 
-    rollback = cmds.add_parser("rollback", help="restore the previous version of NAME")
+    rollback = cmds.add_parser("rollback", help="restore the previous version of NAME",
+                               **examples("passline baseline rollback main"))
     rollback.add_argument("name", metavar="NAME")
+    common(rollback)
     rollback.set_defaults(func=_rollback)
 
 
@@ -74,11 +94,13 @@ def _list(args: argparse.Namespace) -> int:
         print(f"no baselines in {args.directory}; save one with "
               "`passline baseline save NAME RUN_DIR`")
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
+
+    from passline.cli._output import Table, console
 
     table = Table("name", "run", "variant", "cases", "saved", "history", title="baselines")
     for i in infos:
-        table.add_row(i.name, i.run_id, i.variant, str(i.n_cases), i.saved_at, str(i.n_history))
-    Console().print(table)
+        table.add_row(escape(i.name), escape(str(i.run_id)), escape(str(i.variant)),
+                      str(i.n_cases), str(i.saved_at), str(i.n_history))
+    console().print(table)
     return 0

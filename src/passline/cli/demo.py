@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from passline.cli._output import examples
 from passline.errors import ConfigError, ExitCode, InfrastructureError
 
 VARIANTS = (("baseline", "sim-1", "v1"), ("candidate", "sim-2", "v2"),
@@ -25,7 +26,9 @@ COMPARISONS = (("baseline", "candidate"), ("candidate", "regressed"))
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="baseline vs candidate on the built-in simulator, with "
-                       "HTML reports and gate verdicts (no API key needed)")
+                       "HTML reports and gate verdicts (no API key needed)",
+                       **examples("passline demo", "passline demo --trials 1 -k refund "
+                                  "--out reports/quick-demo"))
     p.add_argument("--out", default="reports/demo", help="where runs and reports go "
                    "(default reports/demo)")
     p.add_argument("--trials", type=int, default=3,
@@ -55,9 +58,9 @@ def find_root(start: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from passline.cli._output import console as make_console
 
-    console = Console(highlight=False)
+    console = make_console()
     root = find_root(Path.cwd())
     out = (root / args.out) if not Path(args.out).is_absolute() else Path(args.out)
     run_root = out / "runs"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from passline.cli._output import add_output_flags, examples
 from passline.errors import ExitCode
 
 
@@ -17,9 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Compare CANDIDATE against BASELINE with paired statistics and apply the "
         "gate policy of [tool.passline.gate]. BASELINE is a run directory, a baseline file "
         "or the NAME of a saved baseline (reports/baselines/NAME.json).",
+        **examples("passline gate main reports/runs/RUN_ID",
+                   "passline gate reports/baselines/main.json reports/runs/RUN_ID --json"),
     )
     p.add_argument("baseline", metavar="BASELINE")
     p.add_argument("candidate", metavar="CANDIDATE", help="run directory or baseline file")
+    add_output_flags(p, json=False)
     p.add_argument("--json", action="store_true", help="print verdict and comparison as JSON")
     p.add_argument("--alpha", type=float, default=None, help="significance level (default "
                    "from [tool.passline.gate], else 0.05)")
@@ -91,11 +95,12 @@ def run(args: argparse.Namespace) -> int:
 
 def print_verdict(verdict: Any, comparison: Any) -> None:
     """Render a verdict and the main figures of its comparison with rich."""
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    console = Console()
+    from passline.cli._output import Table
+    from passline.cli._output import console as make_console
+
+    console = make_console()
     colour = {"regressed": "bold red", "improved": "bold green", "pass": "bold green"}
     console.print(
         f"[{colour[verdict.status]}]{verdict.status.upper()}[/]  candidate "

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from passline.cli._output import add_output_flags, examples
 from passline.errors import ConfigError, ExitCode
 
 
@@ -14,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("golden", help="validate, lock, diff and version golden datasets",
                        description="Golden datasets live in golden/<name>/<version>/"
                                    "{data.jsonl, card.md}; golden/golden.lock pins their "
-                                   "content. See docs/golden.md.")
+                                   "content. See docs/golden.md.",
+                       **examples("passline golden validate", "passline golden list --json"))
     gsub = p.add_subparsers(dest="golden_command", metavar="ACTION")
     p.set_defaults(func=lambda args: _help(p))
 
@@ -23,39 +25,48 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="project root holding golden/ (default: the current directory, "
                             "else the nearest directory with pyproject.toml and golden/)")
 
-    v = gsub.add_parser("validate", help="check datasets; exit 0 if valid, 2 with problems")
+    v = gsub.add_parser("validate", help="check datasets; exit 0 if valid, 2 with problems",
+                        **examples("passline golden validate",
+                                   "passline golden validate tools-unit@v2 --json"))
     v.add_argument("refs", nargs="*", metavar="REF",
                    help="NAME@VERSION, a .jsonl/.parquet path or a directory (default: all)")
     v.add_argument("--known-tools", action="append", default=[], metavar="A,B,...",
                    help="tool names expectations may use (comma-separated; repeatable)")
     v.add_argument("--tool-specs", action="append", default=[], metavar="FILE",
                    help="JSON file of OpenAI tool specs whose names are the known tools")
-    v.add_argument("--json", action="store_true", help="machine-readable output")
+    add_output_flags(v)
     common(v)
     v.set_defaults(func=run_validate)
 
-    lk = gsub.add_parser("lock", help="pin every dataset version's content hash in golden.lock")
+    lk = gsub.add_parser("lock", help="pin every dataset version's content hash in golden.lock",
+                         **examples("passline golden lock", "passline golden lock --json"))
     lk.add_argument("--force", action="store_true",
                     help="re-pin versions whose data changed (only for unreleased versions)")
+    add_output_flags(lk)
     common(lk)
     lk.set_defaults(func=run_lock)
 
-    d = gsub.add_parser("diff", help="cases added, removed and changed between two datasets")
+    d = gsub.add_parser("diff", help="cases added, removed and changed between two datasets",
+                        **examples("passline golden diff tools-unit@v1 v2",
+                                   "passline golden diff tools-unit@v1 tools-unit@v2 --json"))
     d.add_argument("a", metavar="A", help="e.g. tools-unit@v1")
     d.add_argument("b", metavar="B", help="e.g. tools-unit@v2 (or just v2: same name as A)")
-    d.add_argument("--json", action="store_true", help="machine-readable output")
+    add_output_flags(d)
     common(d)
     d.set_defaults(func=run_diff)
 
-    nv = gsub.add_parser("new-version", help="copy the latest version of NAME to the next vN")
+    nv = gsub.add_parser("new-version", help="copy the latest version of NAME to the next vN",
+                         **examples("passline golden new-version tools-unit",
+                                    "passline golden new-version tools-unit --from v1"))
     nv.add_argument("name", metavar="NAME")
     nv.add_argument("--from", dest="from_version", metavar="VERSION",
                     help="copy this version instead of the latest")
     common(nv)
     nv.set_defaults(func=run_new_version)
 
-    ls = gsub.add_parser("list", help="list dataset versions with size and lock status")
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls = gsub.add_parser("list", help="list dataset versions with size and lock status",
+                         **examples("passline golden list", "passline golden list --json"))
+    add_output_flags(ls)
     common(ls)
     ls.set_defaults(func=run_list)
 
@@ -134,6 +145,11 @@ def run_lock(args: argparse.Namespace) -> int:
 
     root = _root(args)
     result = lock(root, force=args.force)
+    if args.json:
+        print(json.dumps({"path": str(result.path), "added": list(result.added),
+                          "updated": list(result.updated), "removed": list(result.removed),
+                          "unchanged": list(result.unchanged)}, indent=2))
+        return 0
     for label, keys in (("added", result.added), ("updated", result.updated),
                         ("removed", result.removed)):
         for key in keys:

@@ -18,6 +18,7 @@ FILES = {
     "evals/conftest.py": "conftest.py",
     "golden/example/v1/data.jsonl": "data.jsonl",
     "golden/example/v1/card.md": "card.md",
+    ".github/workflows/evals.yml": "workflow.yml",
 }
 CONFIG = """
 [tool.passline]

@@ -8,17 +8,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+from passline.cli._output import add_output_flags, examples
 from passline.errors import ExitCode
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("judge", help="LLM judges: rubrics and their calibration",
                        description="Rubrics live in passline/judge/rubrics/<id>/<version>.*; "
-                                   "calibrations in .passline/judges/. See docs/judges.md.")
+                                   "calibrations in .passline/judges/. See docs/judges.md.",
+                       **examples("passline judge list",
+                                  "passline judge calibrate answer-quality@1 --model sim-2"))
     jsub = p.add_subparsers(dest="judge_command", metavar="ACTION", required=True)
 
     c = jsub.add_parser("calibrate", help="judge every calibration item; print agreement with "
-                        "the human labels, position and verbosity bias; store the result")
+                        "the human labels, position and verbosity bias; store the result",
+                        **examples("passline judge calibrate answer-quality@1",
+                                   "passline judge calibrate answer-quality@1 --model gpt-4o "
+                                   "--fail-untrusted --json"))
     c.add_argument("rubric", metavar="RUBRIC", help="e.g. answer-quality@1")
     c.add_argument("--model", default=None,
                    help="judge model (default: settings judge_model, else model)")
@@ -35,17 +41,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="do not write .passline/judges/<rubric>__<model>.json")
     c.add_argument("--fail-untrusted", action="store_true",
                    help=f"exit {int(ExitCode.REGRESSION)} when the judge is untrusted")
+    add_output_flags(c, json=False)
     c.add_argument("--json", action="store_true", help="print the stored record as JSON")
     c.add_argument("--root", default=None, help="project root (default: nearest pyproject.toml)")
     c.set_defaults(func=calibrate_cmd)
 
-    ls = jsub.add_parser("list", help="rubrics and their stored calibrations")
+    ls = jsub.add_parser("list", help="rubrics and their stored calibrations",
+                         **examples("passline judge list", "passline judge list --json"))
     ls.add_argument("--root", default=None, help="project root (default: nearest pyproject.toml)")
-    ls.add_argument("--json", action="store_true")
+    add_output_flags(ls)
     ls.set_defaults(func=list_cmd)
 
-    sh = jsub.add_parser("show", help="a rubric's description, levels and verdict schema")
+    sh = jsub.add_parser("show", help="a rubric's description, levels and verdict schema",
+                         **examples("passline judge show answer-quality@1",
+                                    "passline judge show groundedness@1 --json"))
     sh.add_argument("rubric", metavar="RUBRIC")
+    add_output_flags(sh)
     sh.set_defaults(func=show_cmd)
 
 
@@ -87,10 +98,10 @@ def calibrate_cmd(args: argparse.Namespace) -> int:
 
 def print_report(data: dict[str, Any], path: Path | None) -> None:
     """The calibration as rich tables: agreement, confusion matrix, biases, verdict."""
-    from rich.console import Console
-    from rich.table import Table
+    from passline.cli._output import Table
+    from passline.cli._output import console as make_console
 
-    console = Console(highlight=False)
+    console = make_console()
     agree = data["agreement"]
     console.rule(f"judge calibration: {data['rubric']} judged by {data['model']} on "
                  f"{data['dataset']}")
@@ -166,8 +177,7 @@ def list_cmd(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=1, default=str))
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from passline.cli._output import Table, console
 
     table = Table("rubric", "kind", "levels", "reference", "calibrated (model: kappa)")
     for row in rows:
@@ -176,7 +186,7 @@ def list_cmd(args: argparse.Namespace) -> int:
                         for c in row["calibrations"]) or "-"
         table.add_row(str(row["rubric"]), str(row["kind"]),
                       " < ".join(map(str, row["levels"])), str(row["reference"]), cal)
-    Console(highlight=False).print(table)
+    console().print(table)
     return 0
 
 
@@ -184,6 +194,13 @@ def show_cmd(args: argparse.Namespace) -> int:
     from passline.judge import load_rubric
 
     rubric = load_rubric(args.rubric)
+    if args.json:
+        print(json.dumps({"rubric": rubric.key, "kind": rubric.kind,
+                          "reference": rubric.reference, "pass_level": rubric.pass_level,
+                          "levels": list(rubric.levels), "template": str(rubric.path),
+                          "criteria": rubric.criteria(), "schema": rubric.schema}, indent=1,
+                         default=str))
+        return 0
     print(f"{rubric.key}  ({rubric.kind}; reference {rubric.reference}; pass level "
           f"{rubric.pass_level}; template {rubric.path})")
     print(rubric.criteria())

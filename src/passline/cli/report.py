@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 from pathlib import Path
+
+from passline.cli._output import add_output_flags, examples
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "disk), summary.md (for a pull-request comment) and junit.xml (for CI test views). "
         "BASELINE is a run directory, a baseline file or the NAME of a saved baseline. "
         "Exits 0 whatever the verdict: `passline gate` is the gate.",
+        **examples("passline report main reports/runs/RUN_ID --out reports/pr",
+                   "passline report reports/baselines/main.json reports/runs/RUN_ID "
+                   "--report-url https://ci.example/artifacts/42"),
     )
     p.add_argument("baseline", metavar="BASELINE")
     p.add_argument("candidate", metavar="CANDIDATE", help="run directory")
@@ -22,9 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output directory (default reports/<candidate run id>-vs-<baseline "
                    "run id>/)")
     p.add_argument("--title", default=None, help="report title (default: the variant names)")
-    p.add_argument("--history", default=None, metavar="DIR",
+    p.add_argument("--run-dir", "--history", dest="history", default=None, metavar="DIR",
                    help="runs to draw the pass-rate trend from (default: the candidate's "
                    "parent folder)")
+    p.add_argument("--report-url", default=None, metavar="URL",
+                   help="where readers of summary.md find the full report, e.g. the CI "
+                   "artifact or a Pages URL (default: env PASSLINE_REPORT_URL, else the local "
+                   "path of index.html)")
+    add_output_flags(p)
     p.add_argument("--baselines-dir", default="reports/baselines",
                    help="where named baselines live (default reports/baselines)")
     p.set_defaults(func=run)
@@ -59,7 +71,16 @@ def run(args: argparse.Namespace) -> int:
     baseline = resolve_source(args.baseline, args.baselines_dir)
     candidate = resolve_source(args.candidate, args.baselines_dir)
     out = Path(args.out) if args.out else default_out_dir(baseline, candidate)
-    paths = build_report(baseline, candidate, out, title=args.title, history_root=args.history)
+    report_url = args.report_url or os.environ.get("PASSLINE_REPORT_URL") or None
+    paths = build_report(baseline, candidate, out, title=args.title, history_root=args.history,
+                         report_url=report_url)
+    if args.json:
+        verdict = paths.verdict
+        print(json.dumps({"index_html": str(paths.index_html),
+                          "summary_md": str(paths.summary_md), "junit_xml": str(paths.junit_xml),
+                          "verdict": verdict.to_dict() if verdict is not None else None},
+                         indent=2))
+        return 0
     print(f"index.html: {paths.index_html}")
     print(f"summary.md: {paths.summary_md}")
     print(f"junit.xml:  {paths.junit_xml}")

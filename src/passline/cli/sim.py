@@ -7,14 +7,19 @@ import signal
 import sys
 import threading
 
+from passline.cli._output import examples
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sim", help="the offline OpenAI-compatible model simulator")
+    p = sub.add_parser("sim", help="the offline OpenAI-compatible model simulator",
+                       **examples("passline sim serve --port 8089"))
     ssub = p.add_subparsers(dest="sim_command", metavar="SUBCOMMAND", required=True)
     serve = ssub.add_parser(
         "serve", help="serve sim-1 and sim-2 on 127.0.0.1; prints the base URL first",
         description="Serve the simulator. The first line on stdout is the base URL to give an "
-        "OpenAI client (e.g. http://127.0.0.1:PORT/v1). Stop with Ctrl-C or SIGTERM.")
+        "OpenAI client (e.g. http://127.0.0.1:PORT/v1). Stop with Ctrl-C or SIGTERM.",
+        **examples("passline sim serve --port 8089",
+                   "passline sim serve --latency-ms 200 --faults '429#2,503=0.1'"))
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="added latency per call")

@@ -136,6 +136,7 @@ def build_report(
     comparison: Comparison | None = None,
     verdict: Verdict | None = None,
     history_root: str | Path | None = None,
+    report_url: str | None = None,
 ) -> ReportPaths:
     """Write ``index.html``, ``summary.md`` and ``junit.xml`` comparing two runs.
 
@@ -143,7 +144,8 @@ def build_report(
     baseline file (then per-case answers and traces are shown as not recorded). Without
     ``comparison``/``verdict`` they are computed with the gate policy of the current
     project (``[tool.passline.gate]``). ``history_root`` is where the runs for the trend
-    chart live (default: the folder holding the candidate run).
+    chart live (default: the folder holding the candidate run). ``report_url`` is the link
+    summary.md gives to the full report (a CI artifact or Pages URL; default: the local path).
 
     >>> paths = build_report("reports/runs/a", "reports/runs/b", "reports/b-vs-a")  # doctest: +SKIP
     >>> paths.index_html  # doctest: +SKIP
@@ -155,7 +157,7 @@ def build_report(
     gc.disable()
     try:
         return _build(baseline, candidate, Path(out_dir), title, comparison, verdict,
-                      history_root)
+                      history_root, report_url)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -163,7 +165,7 @@ def build_report(
 
 def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
            comparison: Comparison | None, verdict: Verdict | None,
-           history_root: str | Path | None) -> ReportPaths:
+           history_root: str | Path | None, report_url: str | None = None) -> ReportPaths:
     from passline import __version__
 
     base = load_report_side(baseline, "baseline")
@@ -206,7 +208,8 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
     _write(paths.index_html, render_index(context, cases_json(cases, meta)))
     _write(paths.summary_md, render_summary(comparison=comparison, verdict=verdict, base=base,
                                             cand=cand, cases_by_key=by_key,
-                                            html_path=str(paths.index_html), title=title))
+                                            html_path=str(paths.index_html), title=title,
+                                            report_url=report_url))
     _write(paths.junit_xml, render_junit(comparison=comparison, verdict=verdict, cand=cand,
                                          cases_by_key=by_key, title=title))
     return paths

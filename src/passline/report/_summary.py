@@ -43,8 +43,9 @@ def _side_line(side: ReportSide) -> str:
 
 def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide,
                    cand: ReportSide, cases_by_key: Mapping[tuple[str, str], Mapping[str, Any]],
-                   html_path: str, title: str) -> str:
-    """The markdown text (always under 60 KB)."""
+                   html_path: str, title: str, report_url: str | None = None) -> str:
+    """The markdown text (always under 60 KB). ``report_url`` is where readers of the
+    comment find the full report (an artifact or Pages URL); without it, ``html_path``."""
     status = verdict.status
     regs, imps = comparison.regressions, comparison.improvements
     lines = [
@@ -78,11 +79,11 @@ def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide
         rows = []
         for c in shown:
             flag = " **must-pass**" if c.must_pass else ""
-            rows.append([md(c.case_id, 60) + flag, md(c.eval, 60),
+            rows.append([md(c.case_id, 200) + flag, md(c.eval, 60),
                          f"{fmt.outcomes(c.baseline_outcomes)} → "
                          f"{fmt.outcomes(c.candidate_outcomes)}",
                          f"{c.baseline_score:.2f} → {c.candidate_score:.2f}",
-                         md(case_reason(cases_by_key.get(c.key)), 140) or "—"])
+                         why_cell(cases_by_key.get(c.key))])
         lines += _table(["case", "eval", "trials", "score", "why"], rows)
         if len(regs) > len(shown):
             lines.append("")
@@ -120,9 +121,12 @@ def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide
         extra.append(f"- ... and {len(comparison.warnings) - MAX_WARNINGS} more warnings")
     if extra:
         lines += [*extra, ""]
-    lines.append(f"Full side-by-side report: `{html_path.replace('`', '')}` (open the "
-                 "`index.html` of the report artifact in a browser; it works offline).")
-    return _fit("\n".join(lines) + "\n")
+    lines += judge_lines(base, cand)
+    link = report_link(report_url, html_path)
+    head = "\n".join(lines).rstrip("\n") + "\n"
+    details = regressed_details(regs, cases_by_key,
+                                budget=MAX_BYTES - len(head.encode("utf-8")) - 1_000)
+    return fit("\n".join([head, *details, link, "", SUMMARY_MARKER]) + "\n", link)
 
 
 def _cost_lines(comparison: Comparison, base: ReportSide, cand: ReportSide) -> list[str]:
@@ -146,11 +150,133 @@ def _cost_lines(comparison: Comparison, base: ReportSide, cand: ReportSide) -> l
     return out
 
 
-def _fit(text: str) -> str:
-    """Last line of defence for the PR-comment size limit (the lists above are capped)."""
+# -- the outer format: marker, report link, judge trust, every regression, the size cap -----
+
+SUMMARY_MARKER = "<!-- passline:summary -->"  # hidden; tells tools this is a passline summary
+WHY_CELL_CHARS = 160  # a table cell stays one readable line
+WHY_DETAIL_CHARS = 600  # the collapsed list has room for the whole reason
+_TOKEN = re.compile(r"\S+")
+
+
+def clip_tokens(text: Any, limit: int) -> str:
+    """``text`` on one line, at most about ``limit`` characters, never cut inside a word.
+
+    An explanation's key token is usually at its end (``expected X, got: Y``), so a long
+    text keeps its head and its tail and drops whole words from the middle (``…``). A
+    single word longer than the limit is kept whole: half an identifier explains nothing.
+
+    >>> clip_tokens("tool_call_match: expected issue_refund(order_id) got: refund_status", 40)
+    'tool_call_match: … got: refund_status'
+    """
+    words = _TOKEN.findall(fmt.visible_controls(str(text if text is not None else "")))
+    line = " ".join(words)
+    if len(line) <= limit or not words:
+        return line
+    head: list[str] = []
+    tail = [words[-1]]  # always whole, however long
+    budget = limit - len(words[-1]) - 2  # and room for " …"
+    i, j = 0, len(words) - 2
+    from_tail = True  # alternate, tail first
+    while i <= j:
+        word = words[j] if from_tail else words[i]
+        if len(word) + 1 > budget:
+            break
+        budget -= len(word) + 1
+        if from_tail:
+            tail.insert(0, word)
+            j -= 1
+        else:
+            head.append(word)
+            i += 1
+        from_tail = not from_tail
+    dropped = ["…"] if i <= j else []  # nothing dropped: a single overlong word stays whole
+    return " ".join([*head, *dropped, *tail])
+
+
+def _reason(case: Mapping[str, Any] | None) -> str:
+    return case_reason(case, limit=10_000)  # full text; clipped here at word boundaries
+
+
+def why_cell(case: Mapping[str, Any] | None) -> str:
+    """The "why" cell of a regression row: escaped, one line, no word cut in half."""
+    return md(clip_tokens(_reason(case), WHY_CELL_CHARS), WHY_CELL_CHARS * 2) or "—"
+
+
+def report_link(report_url: str | None, html_path: str) -> str:
+    """The line that leads to the full report: the URL when one is known (an artifact, a
+    Pages site), else the local path of ``index.html`` (useful on the machine that wrote it)."""
+    if report_url:
+        safe = report_url.replace(" ", "%20").replace(")", "%29").replace("<", "%3C")
+        return (f"**[Full side-by-side report]({safe})** — every case side by side, traces and "
+                "the prompt diff (`index.html`; it works offline).")
+    return (f"Full side-by-side report: `{html_path.replace('`', '')}` (open the "
+            "`index.html` of the report artifact in a browser; it works offline).")
+
+
+def judge_lines(base: ReportSide, cand: ReportSide) -> list[str]:
+    """How far each LLM judge of the candidate run can be trusted (nothing without judges)."""
+    judges = cand.manifest.get("judges") or base.manifest.get("judges") or {}
+    if not isinstance(judges, Mapping) or not judges:
+        return []
+    out = ["**Judges**", ""]
+    for rubric in sorted(judges, key=str):
+        j = judges[rubric] if isinstance(judges[rubric], Mapping) else {}
+        who = f"{md(rubric, 80)} judged by {md(j.get('model') or '?', 60)}"
+        kappa, floor = j.get("kappa"), j.get("min_kappa")
+        labels = j.get("n_items")
+        measured = (f"Cohen's κ {kappa:.2f}" if fmt.finite(kappa) else "κ not measured")
+        if fmt.finite(floor):
+            measured += f" (trusted from {floor:.2f})"
+        if fmt.finite(labels):
+            measured += f" on {int(labels or 0):,} labels"
+        if j.get("trusted") is True:
+            out.append(f"- ✓ {who}: trusted — {measured}")
+        elif j.get("trusted") is False:
+            out.append(f"- ⚠️ {who}: **untrusted** — {measured}; read its scores with care")
+        elif j.get("status") in (None, "uncalibrated"):
+            out.append(f"- ⚠️ {who}: **not calibrated**: how far its scores agree with people "
+                       f"is unknown (`passline judge calibrate {md(rubric, 80)}`)")
+        else:
+            out.append(f"- ⚠️ {who}: **calibration {md(j.get('status'), 40)}** "
+                       f"({md(j.get('error') or 'no details', 200)}); read its scores with care")
+    return [*out, ""]
+
+
+def regressed_details(regs: Sequence[Any], cases_by_key: Mapping[tuple[str, str],
+                      Mapping[str, Any]], *, budget: int) -> list[str]:
+    """Every regressed case with its reason, collapsed, within ``budget`` bytes; what does
+    not fit is counted and left to the full report."""
+    if not regs:
+        return []
+    lines = [f"<details><summary>All {len(regs):,} regressed cases, with why</summary>", ""]
+    used = sum(len(x.encode("utf-8")) + 1 for x in lines) + 200
+    for n, c in enumerate(regs):
+        flag = " **must-pass**" if c.must_pass else ""
+        why = md(clip_tokens(_reason(cases_by_key.get(c.key)), WHY_DETAIL_CHARS),
+                 WHY_DETAIL_CHARS * 2) or "—"
+        item = (f"- {md(c.case_id, 300)}{flag} ({md(c.eval, 200)}): "
+                f"{fmt.outcomes(c.baseline_outcomes)} → {fmt.outcomes(c.candidate_outcomes)}"
+                f", score {c.baseline_score:.2f} → {c.candidate_score:.2f} — {why}")
+        size = len(item.encode("utf-8")) + 1
+        if used + size > budget:
+            lines.append(f"- ... and {len(regs) - n:,} more: see the full report")
+            break
+        lines.append(item)
+        used += size
+    return [*lines, "", "</details>", ""]
+
+
+def fit(text: str, link: str, limit: int = MAX_BYTES) -> str:
+    """The last line of defence for the pull-request comment limit (65,536 characters; the
+    sections above are capped first). Cuts between lines, never inside a table row or a
+    word, closes an open ``<details>``, and says where the rest is."""
     data = text.encode("utf-8")
-    if len(data) <= MAX_BYTES:
+    if len(data) <= limit:
         return text
-    cut = data[: MAX_BYTES - 200].decode("utf-8", errors="ignore")
-    cut = cut[: cut.rfind("\n")]
-    return cut + "\n\n... and more: summary truncated to fit a pull-request comment\n"
+    note = (f"\n\n**Summary cut to fit a pull-request comment.** {link}\n\n{SUMMARY_MARKER}\n")
+    room = limit - len(note.encode("utf-8")) - len(b"\n</details>\n")
+    cut = data[:max(room, 0)].decode("utf-8", errors="ignore")
+    cut = cut[: cut.rfind("\n")] if "\n" in cut else ""
+    if cut.count("<details>") > cut.count("</details>"):
+        cut += "\n\n</details>"
+    return cut + note
