@@ -316,7 +316,7 @@ def test_new_version_copies_latest_and_adds_changelog_stub(tmp_path, cli):
     assert changelog.strip().splitlines()[-1].startswith(
         "- **v3** (") and "TODO: what changed since v2" in changelog
     assert "created golden/support/v3 (copied from support@v2)" in out
-    assert "passline golden validate support@v3 && passline golden lock" in out
+    assert "passline golden lock && passline golden validate support@v3" in out
 
     new_dir = new_version("support", root=tmp_path, from_version="v1")
     assert new_dir.name == "v4"

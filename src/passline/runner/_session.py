@@ -143,11 +143,11 @@ class EvalSession:
             raise ConfigError("no agent to evaluate: set [tool.passline] agent = "
                               "'module:function', --passline-agent, or agent= in the marker")
         if agent not in self._agents:  # a typo in the agent name is a usage error, now
-            from passline.runner import resolve_agent
-
             # agent = "my_agent:run" names a module of the project (the folder of the
             # pyproject.toml): importable whatever the project's pytest config says
             import sys
+
+            from passline.runner import resolve_agent
 
             if str(self.root) not in sys.path:
                 sys.path.insert(0, str(self.root))
