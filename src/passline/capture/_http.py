@@ -176,20 +176,23 @@ class Exchange:
         from passline.models._cache import EXCLUDED_FIELDS, describe_request, request_key
 
         routed = self.request.url.host == SENTINEL_HOST
-        self.endpoint = self.session.identity(self.model) if routed else _url_identity(
-            self.request.url)
+        self.endpoint = self.session.identity(self.model) if routed else \
+            self.session.identity_of_url(_base_of(self.request.url))
         material = {k: v for k, v in self.body.items() if k not in EXCLUDED_FIELDS}
         self.material = material
-        # trials are independent samples unless sampling is explicitly off
-        trial = self.case.trial if self.case is not None and \
-            self.body.get("temperature") != 0 else 0
-        self.base_key = request_key(material, trial=trial, cache_tag=(
-            f"capture|{self.endpoint}|{self.path}|stream={self.stream}"))
-        self.occurrence = self.case.occurrence(self.base_key) if self.case is not None else 0
-        self.key = self.base_key if not self.occurrence else hashlib.sha256(
-            f"{self.base_key}|{self.occurrence}".encode()).hexdigest()
-
         cache = self.session.cache
+        if cache.mode != "off":  # keys cost a canonical JSON dump: only when something reads them
+            # trials are independent samples unless sampling is explicitly off
+            trial = self.case.trial if self.case is not None and \
+                self.body.get("temperature") != 0 else 0
+            self.base_key = request_key(material, trial=trial, cache_tag=(
+                f"capture|{self.endpoint}|{self.path}|stream={self.stream}"))
+            self.occurrence = self.case.occurrence(self.base_key) if self.case is not None \
+                else 0
+            self.key = self.base_key if not self.occurrence else hashlib.sha256(
+                f"{self.base_key}|{self.occurrence}".encode()).hexdigest()
+        else:  # still tell a retry from a new request (for the retry count)
+            self.base_key = hashlib.sha256(self.request.content).hexdigest()
         if cache.mode != "off":
             try:
                 hit = cache.get(self.key, material)
@@ -285,7 +288,7 @@ class Exchange:
         if self._done:
             return
         self._done = True
-        from passline.models._pricing import usage_for
+        from passline.models._pricing import usage_for  # (not at import: models imports us)
 
         latency = 0.0 if cached else time.perf_counter() - self.started
         estimated = False
@@ -378,19 +381,13 @@ def _span_attributes(model: str, endpoint: str, request: Mapping[str, Any],
     return attrs
 
 
-def _url_identity(url: Any) -> str:
-    from passline.models._endpoint import redact_credentials
-
-    text = str(url)
+def _base_of(url: Any) -> str:
+    """``http://host:port/v1`` of ``http://host:port/v1/chat/completions?x=1``."""
+    text = str(url).split("?", 1)[0]
     for suffix in MODEL_PATHS:
-        if text.split("?", 1)[0].endswith(suffix):
-            text = text.split("?", 1)[0][: -len(suffix)]
-            break
-    from passline.sim.server import running_base_urls
-
-    if text.rstrip("/") in running_base_urls():
-        return "sim"
-    return redact_credentials(text.rstrip("/"))
+        if text.endswith(suffix):
+            return text[: -len(suffix)].rstrip("/")
+    return text.rstrip("/")
 
 
 def _routed(module: Any, request: Any, base_url: str, api_key: str) -> Any:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from passline.capture._calls import sampling, system_prompts, text_hash, tool_specs
+from passline.capture._calls import ToolSpec, sampling, system_prompts, text_hash, tool_specs
 
 LEDGER_SCHEMA_VERSION = 1
 
@@ -24,6 +24,7 @@ class PromptLedger:
         self.system: dict[str, dict[str, Any]] = {}
         self.tools: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, dict[str, Any]] = {}
+        self._specs: dict[str, list[tuple[ToolSpec, str]]] = {}
 
     def __repr__(self) -> str:
         return (f"PromptLedger(system={len(self.system)}, tools={len(self.tools)}, "
@@ -33,21 +34,31 @@ class PromptLedger:
         """Record one request; returns its references ``{"system": [hash], "tools":
         ["name#hash"]}`` so a case can later be tied to the prompts it used."""
         systems = [(text_hash(t), t) for t in system_prompts(request)]
-        specs = tool_specs(request)
+        tools = request.get("tools")
+        if tools:
+            # the same tool list arrives with most calls: hash its specs once
+            raw = json.dumps(tools, default=str)
+            specs = self._specs.get(raw)
+            if specs is None:
+                specs = self._specs[raw] = [(s, s.hash) for s in tool_specs(request)]
+        else:
+            specs = []
         settings = sampling(request)
-        settings_key = json.dumps(settings, sort_keys=True, default=str)
+        settings_key = json.dumps(settings, default=str)  # fields come in a fixed order
         with self._lock:
             for h, text in systems:
                 entry = self.system.setdefault(h, {"hash": h, "text": text, "calls": 0})
                 entry["calls"] += 1
-            for spec in specs:
-                key = f"{spec.name}#{spec.hash}"
-                entry = self.tools.setdefault(key, {**spec.to_dict(), "calls": 0})
+            for spec, digest in specs:
+                key = f"{spec.name}#{digest}"
+                entry = self.tools.get(key)
+                if entry is None:
+                    entry = self.tools[key] = {**spec.to_dict(), "calls": 0}
                 entry["calls"] += 1
             entry = self.settings.setdefault(settings_key, {"settings": settings, "calls": 0})
             entry["calls"] += 1
         return {"system": [h for h, _ in systems],
-                "tools": [f"{s.name}#{s.hash}" for s in specs]}
+                "tools": [f"{s.name}#{digest}" for s, digest in specs]}
 
     def to_dict(self) -> dict[str, Any]:
         with self._lock:

@@ -70,6 +70,8 @@ class CaptureSession:
         self.loose_calls = 0  # calls made outside any case (module import, warm-up...)
         self.loose_usage = Usage()
         self.active = False
+        self._cache: ResponseCache | None = None
+        self._url_identities: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return (f"CaptureSession(enabled={self.enabled}, active={self.active}, "
@@ -133,7 +135,21 @@ class CaptureSession:
 
     @property
     def cache(self) -> ResponseCache:
-        return self.client.cache
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = self.client.cache
+        return cache
+
+    def identity_of_url(self, base: str) -> str:
+        """Which server a base URL is (``sim`` for any simulator of this process)."""
+        found = self._url_identities.get(base)
+        if found is None:
+            from passline.models._endpoint import redact_credentials
+            from passline.sim.server import running_base_urls
+
+            found = "sim" if base in running_base_urls() else redact_credentials(base)
+            self._url_identities[base] = found
+        return found
 
     def endpoint(self, model: str) -> Endpoint:
         return self.client.endpoint(model)
