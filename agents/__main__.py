@@ -10,16 +10,15 @@ tokens and cost. With no API key the model is the built-in simulator.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from agents.orchestrator import ops_assistant
-from passline._types import AgentContext
-from passline.models import ModelClient
+from passline._types import Case, Variant
+from passline.runner import Job, Runner
 from passline.settings import Settings
 from passline.trace import span_tree
 
@@ -35,23 +34,23 @@ def main() -> int:
     settings = Settings.resolve({"model": args.model, "prompts": args.prompts})
     console = Console(highlight=False)
 
-    async def go() -> object:
-        client = ModelClient(settings)
-        ctx = AgentContext(model=settings.model, prompts=settings.prompts, client=client,
-                           workdir=tempfile.mkdtemp(prefix="ops-"), run_key="cli")
-        try:
-            return await ops_assistant({"message": args.message, "user_id": args.user}, ctx)
-        finally:
-            await client.aclose()
-
-    run = asyncio.run(go())
-    meta = run.metadata  # type: ignore[attr-defined]
+    # run it the way an eval does (passline's runner: capture, spans, usage, cache)
+    runner = Runner(settings, workdir=Path(tempfile.mkdtemp(prefix="ops-")), concurrency=1)
+    case = Case(id="cli", input={"message": args.message, "user_id": args.user},
+                dataset="cli", version="0")
+    job = Job("agents.orchestrator:ops_assistant", case, 0,
+              Variant("cli", settings.model, settings.prompts))
+    try:
+        run = runner.result(job, timeout_s=settings.run_timeout_s + 60)
+    finally:
+        runner.close()
+    meta = run.metadata
     console.rule(f"{settings.model} + prompts {settings.prompts}")
     console.print("[bold]plan[/]")
     for i, step in enumerate((meta.get("plan") or {}).get("steps", []), 1):
         console.print(f"  {i}. [cyan]{step.get('worker')}[/]: {step.get('task')}")
     table = Table("worker", "tool call", "result", title="tool calls", title_justify="left")
-    for call in run.tool_calls:  # type: ignore[attr-defined]
+    for call in run.tool_calls:
         args_text = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items()
                               if k != "idempotency_key")
         outcome = call.error or json.dumps(call.result, default=str)
@@ -61,14 +60,14 @@ def main() -> int:
         console.print(f"[bold]critique {i}[/]: {critique.get('verdict')} "
                       f"{critique.get('unsupported_claims') or ''} "
                       f"{critique.get('violations') or ''}".rstrip())
-    console.print(f"[bold]answer[/] ({run.status}):")  # type: ignore[attr-defined]
-    console.print(f"  {run.answer}")  # type: ignore[attr-defined]
-    usage = run.usage  # type: ignore[attr-defined]
+    console.print(f"[bold]answer[/] ({run.status}):")
+    console.print(f"  {run.answer}")
+    usage = run.capture.usage if run.capture else run.usage  # what went over the wire
     console.print(f"[bold]usage[/]: {usage.calls} model calls, {usage.prompt_tokens:,} prompt + "
                   f"{usage.completion_tokens:,} completion tokens, ${usage.cost_usd:.5f}, "
-                  f"{run.steps} steps, {run.latency_s:.2f}s")  # type: ignore[attr-defined]
+                  f"{run.steps} steps, {run.latency_s:.2f}s")
     if args.trace:
-        for depth, span in span_tree(run.trace):  # type: ignore[attr-defined]
+        for depth, span in span_tree(run.trace):
             console.print(f"{'  ' * depth}{span.kind:9} {span.name:22} "
                           f"{span.duration_s * 1000:7.1f} ms  {span.usage.total_tokens:6} tok  "
                           f"${span.usage.cost_usd:.5f}  {span.status}")

@@ -67,7 +67,13 @@ class RunEnv:
         self.journal = Journal(workdir / "journal.sqlite", ctx.run_key or "run")
         memory_path = case_input.get("memory_path") or self.params.get("memory_path")
         self.memory = MemoryStore(Path(memory_path) if memory_path else workdir / "memory.sqlite")
-        self.tracer = Tracer(redact=redact)
+        # Under passline's runner every model call is captured and becomes an "llm" span in
+        # ctx.tracer (with its tokens and cost) wherever the agent opened a span; run
+        # directly, the agent records its own llm spans.
+        self.captured = ctx.tracer is not None
+        self.tracer = ctx.tracer if self.captured else Tracer(redact=redact)
+        if self.captured:
+            self.tracer.set_redactor(redact)
         self.guard = Guardrails(Limits.from_params(self.params))
         self.tool_calls: list[ToolCall] = []
         self.usage = Usage()
@@ -94,7 +100,8 @@ class RunEnv:
         """One model call: guardrails, journal, span, usage."""
         self.guard.step(f"model call {name}")
         fitted = fit_messages(messages, CALL_BUDGET_TOKENS)
-        with self.tracer.span(SpanKind.LLM, name, model=self.ctx.model, worker=worker,
+        kind = SpanKind.STEP if self.captured else SpanKind.LLM
+        with self.tracer.span(kind, name, model=self.ctx.model, worker=worker,
                               input=fitted[-1].get("content")) as span:
             async def call() -> dict[str, Any]:
                 result = await self.ctx.client.chat(
@@ -108,7 +115,8 @@ class RunEnv:
             data = await self.journal.step(f"llm:{name}", call)
             reply = LLMReply(data["content"], tuple(data["tool_calls"]),
                              Usage.from_dict(data["usage"]))
-            span.add_usage(reply.usage)
+            if not self.captured:  # else the captured call's span carries the usage
+                span.add_usage(reply.usage)
             span.set(output=reply.content or json.dumps(reply.tool_calls)[:2000],
                      cached=data.get("cached", False), attempts=data.get("attempts", 1))
         self.usage = self.usage + reply.usage

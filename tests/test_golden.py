@@ -316,7 +316,7 @@ def test_new_version_copies_latest_and_adds_changelog_stub(tmp_path, cli):
     assert changelog.strip().splitlines()[-1].startswith(
         "- **v3** (") and "TODO: what changed since v2" in changelog
     assert "created golden/support/v3 (copied from support@v2)" in out
-    assert "passline golden validate support@v3 && passline golden lock" in out
+    assert "passline golden lock && passline golden validate support@v3" in out
 
     new_dir = new_version("support", root=tmp_path, from_version="v1")
     assert new_dir.name == "v4"
@@ -372,3 +372,65 @@ def test_cli_list(tmp_path, cli):
     assert code == 0 and listed == [("support", "v1", 2, "locked"),
                                     ("support", "v2", 1, "changed"),
                                     ("support", "v10", 1, "locked")]
+
+
+def test_inputs_are_open_objects_with_the_conventional_keys_still_checked(tmp_path):
+    rows = [{"id": "a", "input": {"ticket": {"subject": "late parcel", "priority": 2}}},
+            {"id": "b", "input": {"message": "hi", "locale": "fr-FR", "attachments": []}},
+            {"id": "c", "input": {"message": ""}},
+            {"id": "d", "input": {}}]
+    write_dataset(tmp_path, "open", "v1", rows)
+    problems = [str(p) for p in validate("open@v1", root=tmp_path)]
+    assert not any(":1:" in p or ":2:" in p for p in problems), problems
+    assert any(":3: input.message must be a non-empty string" in p for p in problems)
+    assert any(":4: input is empty" in p for p in problems)
+
+
+SCHEMA = {"type": "object", "required": ["ticket"], "additionalProperties": False,
+          "properties": {"ticket": {"type": "object", "required": ["subject"],
+                                    "properties": {"subject": {"type": "string"},
+                                                   "priority": {"enum": [1, 2, 3]}}}}}
+
+
+def test_a_declared_input_schema_is_enforced_with_file_and_line(tmp_path, cli):
+    data = write_dataset(tmp_path, "tickets", "v1", [
+        {"id": "ok", "input": {"ticket": {"subject": "late parcel", "priority": 2}}},
+        {"id": "bad", "input": {"ticket": {"priority": 9}, "message": "extra"}}])
+    (data.parent / "input.schema.json").write_text(json.dumps(SCHEMA))
+    problems = [str(p) for p in validate("tickets@v1", root=tmp_path)
+                if "golden.lock" not in str(p)]  # (never locked: a lock refuses bad rows)
+    assert problems and all(p.startswith("golden/tickets/v1/data.jsonl:2: ") for p in problems)
+    text = "\n".join(problems)
+    assert "input.ticket does not match input.schema.json: 'subject' is a required property" \
+        in text
+    assert "input.ticket.priority does not match input.schema.json: 9 is not one of [1, 2, 3]" \
+        in text
+    assert "Additional properties are not allowed ('message' was unexpected)" in text
+    with pytest.raises(DatasetError, match=r"data.jsonl:2: input"):
+        load_cases("tickets@v1", root=tmp_path)
+    code, out, _ = cli("golden", "validate", "tickets@v1", "--root", str(tmp_path))
+    assert code == 2 and "golden/tickets/v1/data.jsonl:2: input.ticket" in out
+
+
+def test_the_input_schema_can_be_named_in_the_card_and_is_pinned_by_the_lock(tmp_path):
+    data = write_dataset(tmp_path, "tickets", "v1", [
+        {"id": "ok", "input": {"ticket": {"subject": "late parcel"}}}],
+        card="---\ninput_schema: schemas/ticket.json\n---\n# tickets\n")
+    (data.parent / "schemas").mkdir()
+    schema = data.parent / "schemas" / "ticket.json"
+    schema.write_text(json.dumps(SCHEMA))
+    lock(tmp_path)
+    assert validate("tickets@v1", root=tmp_path) == []
+    schema.write_text(json.dumps({**SCHEMA, "required": []}))
+    problems = [str(p) for p in validate("tickets@v1", root=tmp_path)]
+    assert any("ticket.json: the input schema changed since golden.lock" in p for p in problems)
+
+
+def test_a_broken_input_schema_is_reported_at_the_schema_file(tmp_path):
+    data = write_dataset(tmp_path, "tickets", "v1", [{"id": "ok", "input": {"x": 1}}])
+    (data.parent / "input.schema.json").write_text('{"type": "objekt"}')
+    problems = [str(p) for p in validate("tickets@v1", root=tmp_path)]
+    assert any("input.schema.json: not a valid JSON Schema" in p for p in problems), problems
+    (data.parent / "input.schema.json").write_text('{"type": ')
+    problems = [str(p) for p in validate("tickets@v1", root=tmp_path)]
+    assert any("input.schema.json:1: input schema is not valid JSON" in p for p in problems)

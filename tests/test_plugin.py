@@ -386,3 +386,32 @@ def test_zz_kill():  # runs after the evals (alphabetical files): the process di
     assert main(["runs", "show", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert "unfinished" in out and "66.7%" in out
+
+
+def test_an_agent_crash_shows_the_agents_own_file_and_line(pytester: pytest.Pytester) -> None:
+    make_project(pytester, n=1)
+    pytester.makepyfile(myagent='''
+PROMPTS = {"v1": "terse"}
+
+
+def pick(version):
+    return PROMPTS[version]
+
+
+async def agent(case_input, ctx):
+    return pick(ctx.prompts)
+''')
+    result = pytester.runpytest("--passline-prompts", "v9")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*agent run ended with status error: KeyError: 'v9'*",
+                                 '*File "*myagent.py", line 9, in agent*',
+                                 '*File "*myagent.py", line 5, in pick*',
+                                 "*>*5*return PROMPTS[[]version[]]*"])
+    assert "passline/runner" not in result.stdout.str()
+    line = pytester.runpytest("--passline-prompts", "v9", "--tb=line")
+    line.stdout.fnmatch_lines(["*myagent.py:5: KeyError: 'v9'*"])
+    quiet = pytester.runpytest("--passline-prompts", "v9", "--tb=no")
+    assert "myagent.py" not in quiet.stdout.str()
+    first = sorted((pytester.path / "runs").iterdir())[0]
+    row = next(iter(read_rows(first)))
+    assert 'myagent.py", line 5, in pick' in row["run"]["metadata"]["traceback"]

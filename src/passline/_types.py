@@ -134,6 +134,52 @@ class Span:
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaptureSummary:
+    """What passline saw of a run's model calls, whatever client made them.
+
+    ``usage`` is what went over the wire; ``reported_usage`` what the agent put in its own
+    ``AgentRun.usage`` (``None`` when it left it empty and passline filled it in);
+    ``mismatch`` says how the two differ. ``system_prompts`` and ``tools`` reference the
+    run record's prompt ledger (``manifest.captured_prompts``) by hash.
+    """
+
+    calls: int = 0
+    failed_attempts: int = 0
+    retries: int = 0
+    cached_calls: int = 0
+    usage: Usage = dataclasses.field(default_factory=Usage)
+    call_latency_s: float = 0.0
+    usage_estimated: bool = False
+    models: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    system_prompts: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    reported_usage: Usage | None = None
+    mismatch: str | None = None
+    replay_misses: tuple[str, ...] = ()
+    tool_calls_from: str | None = None  # "captured": the trajectory was read off the calls
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["usage"] = self.usage.to_dict()
+        data["reported_usage"] = self.reported_usage.to_dict() if self.reported_usage else None
+        for key in ("models", "endpoints", "system_prompts", "tools", "replay_misses"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CaptureSummary:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["usage"] = Usage.from_dict(data.get("usage") or {})
+        reported = data.get("reported_usage")
+        values["reported_usage"] = Usage.from_dict(reported) if reported else None
+        for key in ("models", "endpoints", "system_prompts", "tools", "replay_misses"):
+            values[key] = tuple(data.get(key) or ())
+        return cls(**values)
+
+
 class RunStatus(enum.StrEnum):
     """How an agent run ended. Every run ends as one of these, never as a hang."""
 
@@ -163,6 +209,7 @@ class AgentRun:
     latency_s: float = 0.0
     steps: int = 0
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    capture: CaptureSummary | None = None  # filled by passline, not by the agent
 
     def __repr__(self) -> str:
         return (
@@ -187,6 +234,7 @@ class AgentRun:
             "latency_s": self.latency_s,
             "steps": self.steps,
             "metadata": dict(self.metadata),
+            "capture": self.capture.to_dict() if self.capture is not None else None,
         }
 
     @classmethod
@@ -203,6 +251,7 @@ class AgentRun:
             latency_s=data.get("latency_s", 0.0),
             steps=data.get("steps", 0),
             metadata=dict(data.get("metadata") or {}),
+            capture=CaptureSummary.from_dict(data["capture"]) if data.get("capture") else None,
         )
 
 
@@ -313,9 +362,12 @@ class Variant:
 class AgentContext:
     """Everything an agent receives besides the case input.
 
-    ``client`` is the shared :class:`passline.models.ModelClient` (limits, retries, cache);
-    an agent must make every model call through it with ``model`` and pass ``trial`` so
-    that repeated trials stay independent samples.
+    ``model`` and ``prompts`` name the variant under test. Model calls are captured however
+    they are made: through ``client`` (passline's :class:`passline.models.ModelClient`), or
+    through any ``openai``/LangChain/Agents-SDK/LiteLLM client the agent builds itself --
+    built without a base URL (or with ``base_url``/``api_key`` from here), such a client
+    reaches the variant's endpoint. ``tracer`` is this run's trace: spans the agent opens
+    on it hold the captured model calls made inside them.
     """
 
     model: str
@@ -325,6 +377,9 @@ class AgentContext:
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     workdir: str | None = None  # a private directory for this run's state (world copy, journal)
     run_key: str = ""  # stable id of (case, trial, variant); keys the durable journal
+    tracer: Any = None  # passline.trace.Tracer of this run (None outside passline's runner)
+    base_url: str = ""  # for clients built by the agent: passline routes it per model
+    api_key: str = dataclasses.field(default="", repr=False)  # goes with base_url
 
 
 @runtime_checkable

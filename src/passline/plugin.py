@@ -250,7 +250,9 @@ def run(case: Case, request: pytest.FixtureRequest) -> AgentRun:
     result = _session(request.config).wait(param)
     node.stash[RUN_KEY] = result
     if run_failed(result) and not param.spec.allow_errors:
-        pytest.fail(f"agent run ended with status {result.status}: {result.error}",
+        from passline.runner._session import run_error_report
+
+        pytest.fail(run_error_report(result, request.config.getoption("tbstyle", "auto")),
                     pytrace=False)
     return result
 

@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 from passline.errors import ConfigError
 
 CACHE_MODES = ("off", "rw", "replay")
+CAPTURE_MODES = ("on", "off")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Settings:
     # record/replay cache
     cache: str = "off"
     cache_path: str = ".passline/cache.sqlite"
+    # capture of every model call an agent makes, whatever client it uses ("on" | "off");
+    # capture_bodies: keep each call's request and response in the run's calls.jsonl
+    capture: str = "on"
+    capture_bodies: bool = True
     # outputs
     run_dir: str = "reports/runs"
     # the built-in simulator, used when the model is sim-*
@@ -63,6 +68,10 @@ class Settings:
                 f"cache mode {self.cache!r} ({self.sources.get('cache', 'default')}) is not one of "
                 f"{', '.join(CACHE_MODES)}"
             )
+        if self.capture not in CAPTURE_MODES:
+            raise ConfigError(
+                f"capture {self.capture!r} ({self.sources.get('capture', 'default')}) is not one "
+                f"of {', '.join(CAPTURE_MODES)}")
         for name in ("concurrency", "trials"):
             if getattr(self, name) < 1:
                 raise ConfigError(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -65,6 +66,7 @@ class Tracer:
             f"passline-span-{id(self)}", default=None)
         self._finished: list[Span] = []
         self._open: dict[str, OpenSpan] = {}
+        self._lock = threading.Lock()  # sync agents may record from several threads
 
     @contextlib.contextmanager
     def span(self, kind: str, name: str, **attributes: Any) -> Iterator[OpenSpan]:
@@ -83,6 +85,32 @@ class Tracer:
             self._current.reset(token)
             self._finish(span)
 
+    def current_id(self) -> str | None:
+        """The id of the span open in this context (``None`` at top level)."""
+        return self._current.get()
+
+    def now(self) -> float:
+        """Seconds since this tracer started: the clock spans are placed on."""
+        return self._clock() - self._origin
+
+    def set_redactor(self, redact: Redactor | None) -> None:
+        """Pass every attribute recorded from now on through ``redact`` (e.g. PII removal)."""
+        self._redact = redact
+
+    def add(self, kind: str, name: str, start_s: float, end_s: float, *,
+            parent_id: str | None = None, usage: Usage | None = None, status: str = "ok",
+            attributes: Mapping[str, Any] | None = None) -> str:
+        """Record a span that has already finished (e.g. a model call seen on the wire) under
+        ``parent_id``; its usage is added to the parent's, as for nested spans. Returns the
+        new span's id."""
+        span = OpenSpan(f"s{next(self._ids)}", parent_id, str(kind), name, start_s,
+                        dict(attributes or {}))
+        span.status = status
+        if usage is not None:
+            span.usage = usage
+        self._finish(span, end_s=end_s)
+        return span.span_id
+
     def event(self, kind: str, name: str, *, usage: Usage | None = None, status: str = "ok",
               **attributes: Any) -> None:
         """Record an instantaneous span (e.g. a guardrail decision) under the current span."""
@@ -94,16 +122,17 @@ class Tracer:
             span.usage = usage
         self._finish(span)
 
-    def _finish(self, span: OpenSpan) -> None:
-        self._open.pop(span.span_id, None)
-        parent = self._open.get(span.parent_id or "")
-        if parent is not None:  # parents show the tokens and cost of everything below them
-            parent.usage = parent.usage + span.usage
+    def _finish(self, span: OpenSpan, *, end_s: float | None = None) -> None:
+        with self._lock:
+            self._open.pop(span.span_id, None)
+            parent = self._open.get(span.parent_id or "")
+            if parent is not None:  # parents show the tokens and cost of everything below
+                parent.usage = parent.usage + span.usage
         attributes = {k: _clip(self._redact(v) if self._redact else v)
                       for k, v in span.attributes.items()}
+        end = self._clock() - self._origin if end_s is None else end_s
         self._finished.append(Span(span.span_id, span.parent_id, span.kind, span.name,
-                                   span.start_s, self._clock() - self._origin, span.status,
-                                   span.usage, attributes))
+                                   span.start_s, end, span.status, span.usage, attributes))
 
     def spans(self) -> tuple[Span, ...]:
         """Finished spans in completion order (children before parents)."""

@@ -197,7 +197,7 @@ def run_new_version(args: argparse.Namespace) -> int:
     print(f"  2. describe the change in the changelog of {shown}/card.md (a TODO stub is there)")
     print(f"  3. passline golden diff {args.name}@{source} {args.name}@{version}"
           "   # review what changed")
-    print(f"  4. passline golden validate {args.name}@{version} && passline golden lock")
+    print(f"  4. passline golden lock && passline golden validate {args.name}@{version}")
     print(f"  5. point your evals at {args.name}@{version} and re-baseline")
     return 0
 

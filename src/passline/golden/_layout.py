@@ -208,11 +208,17 @@ def read_lock(root: Path | str) -> dict[str, dict[str, Any]]:
 def lock_entry(root: Path | str, name: str, version: str, n_cases: int) -> dict[str, Any]:
     vdir = golden_dir(root) / name / version
     card = vdir / CARD_NAME
-    return {
+    entry = {
         "sha256": dataset_fingerprint(vdir / DATA_NAME),
         "n_cases": n_cases,
         "card_sha256": dataset_fingerprint(card) if card.is_file() else None,
     }
+    from passline.golden._input_schema import schema_path
+
+    schema = schema_path(vdir / DATA_NAME)
+    if schema is not None and schema.is_file():  # the schema is part of what a version pins
+        entry["input_schema_sha256"] = dataset_fingerprint(schema)
+    return entry
 
 
 def changed_message(root: Path, name: str, version: str) -> str:
@@ -256,6 +262,19 @@ def lock_problems(root: Path | str, name: str, version: str, *,
             out.append(Problem(display(card, root), None,
                                f"{CARD_NAME} changed since golden.lock was written; run "
                                "`passline golden lock` to record it"))
+    if entry is not None:
+        from passline.golden._input_schema import schema_path
+
+        schema = schema_path(data)
+        pinned = entry.get("input_schema_sha256")
+        current = dataset_fingerprint(schema) if schema is not None and schema.is_file() \
+            else None
+        if pinned != current:
+            out.append(Problem(display(schema or vdir / "input.schema.json", root), None,
+                               "the input schema changed since golden.lock was written; put "
+                               f"the change in a new version (`passline golden new-version "
+                               f"{name}`) or, if {version} was never used by a baseline, run "
+                               "`passline golden lock --force`"))
     return out
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from passline._types import Case
 from passline.errors import DatasetError
+from passline.golden._input_schema import input_checker
 from passline.golden._layout import (
     DATA_NAME,
     DatasetRef,
@@ -111,12 +112,14 @@ def _open_arrow(ref: DatasetRef) -> Any:
 def _check(ref: DatasetRef, known_tools: set[str] | None) -> tuple[list[dict[str, Any]],
                                                                     list[Problem]]:
     shown = ref.display_path
+    check_input, problems = (input_checker(ref.path, shown) if ref.path is not None
+                             else (None, []))
     if ref.path is not None and ref.path.suffix == ".jsonl":
         triples: Iterator[tuple[int, Any, str | None]] = iter_jsonl(ref.path)
     else:
         triples = _arrow_rows(_open_arrow(ref))
-    good, problems = check_rows(triples, shown, known_tools)
-    return [row for _, row in good], problems
+    good, row_problems = check_rows(triples, shown, known_tools, check_input)
+    return [row for _, row in good], problems + row_problems
 
 
 def read_rows(ref: Ref, *, root: Path | str = ".", known_tools: set[str] | None = None,
@@ -152,7 +155,7 @@ def load_cases(ref: Ref, *, root: Path | str = ".",
 
     >>> cases = load_cases("tools-unit@v2")
     >>> cases[0].ref
-    'tools-unit@v2:refund-001'
+    'tools-unit@v2:order-status-001'
     """
     resolved, rows = read_rows(ref, root=root, known_tools=known_tools)
     return [_to_case(row, resolved) for row in rows]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ROW_KEYS = ("id", "input", "expected", "tags", "metadata")
-INPUT_KEYS = ("message", "user_id", "history")
+INPUT_KEYS = ("message", "user_id", "history")  # conventions, not a closed list
 EXPECTED_KEYS = ("tool_calls", "trajectory", "final_state", "facts", "forbidden", "budget",
                  "status", "answer")
 BUDGET_KEYS = ("max_steps", "max_cost_usd", "max_latency_s")
@@ -159,8 +159,10 @@ def _check_expected(exp: Any, known_tools: set[str] | None) -> list[str]:
     return out
 
 
-def check_row(row: Any, known_tools: set[str] | None = None) -> list[str]:
-    """Every schema problem of one parsed row, as messages (empty list: valid)."""
+def check_row(row: Any, known_tools: set[str] | None = None,
+              check_input: Callable[[Any], list[str]] | None = None) -> list[str]:
+    """Every schema problem of one parsed row, as messages (empty list: valid);
+    ``check_input`` adds the dataset's own input-schema checks."""
     if not isinstance(row, dict):
         return [f"a row must be a JSON object, got {_type_name(row)}"]
     out = _unknown_keys(row, ROW_KEYS, "")
@@ -174,15 +176,17 @@ def check_row(row: Any, known_tools: set[str] | None = None) -> list[str]:
                    "'.', '_' and '-', starting with a letter or digit (e.g. 'refund-017')")
     inp = row.get("input")
     if "input" not in row:
-        out.append('missing required field "input" (an object with a "message")')
+        out.append('missing required field "input" (a JSON object, e.g. {"message": "..."})')
     elif not isinstance(inp, dict):
         out.append(f"input must be an object, got {_type_name(inp)}")
     else:
-        out += _unknown_keys(inp, INPUT_KEYS, "input.")
+        # inputs are open objects; the conventional keys keep their shapes, and a dataset
+        # can declare the rest in an input schema (see _input_schema)
         msg = inp.get("message")
-        if not isinstance(msg, str) or not msg.strip():
-            out.append("input.message must be a non-empty string" if "message" in inp
-                       else 'missing required field "input.message"')
+        if "message" in inp and (not isinstance(msg, str) or not msg.strip()):
+            out.append("input.message must be a non-empty string")
+        if not inp:
+            out.append('input is empty; give the agent something, e.g. {"message": "..."}')
         if "user_id" in inp and not isinstance(inp["user_id"], str):
             out.append("input.user_id must be a string")
         if "history" in inp:
@@ -191,6 +195,8 @@ def check_row(row: Any, known_tools: set[str] | None = None) -> list[str]:
                     isinstance(m, dict) and isinstance(m.get("role"), str)
                     and isinstance(m.get("content"), str) for m in hist):
                 out.append('input.history must be an array of {"role": str, "content": str}')
+    if check_input is not None and isinstance(inp, dict):
+        out += check_input(inp)
     if "expected" in row:
         out += _check_expected(row["expected"], known_tools)
     if "tags" in row:
@@ -222,7 +228,9 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
 
 
 def check_rows(rows: Iterable[tuple[int, Any, str | None]], display_path: str,
-               known_tools: set[str] | None = None) -> tuple[list[tuple[int, Any]], list[Problem]]:
+               known_tools: set[str] | None = None,
+               check_input: Callable[[Any], list[str]] | None = None,
+               ) -> tuple[list[tuple[int, Any]], list[Problem]]:
     """Validate (line, row, parse error) triples: schema, duplicate ids, empty file.
 
     Returns the valid rows with their line numbers and every problem found.
@@ -236,7 +244,7 @@ def check_rows(rows: Iterable[tuple[int, Any, str | None]], display_path: str,
         if error is not None:
             problems.append(Problem(display_path, lineno, error))
             continue
-        messages = check_row(row, known_tools)
+        messages = check_row(row, known_tools, check_input)
         case_id = row.get("id") if isinstance(row, dict) else None
         if isinstance(case_id, str):
             if case_id in first_line:

@@ -19,6 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from passline._types import Usage
+
+# (the capture modules import nothing heavy; the HTTP hooks themselves load on activation)
+from passline.capture._http import record_client_call
+from passline.capture._state import MANAGED
 from passline.errors import ConfigError, MalformedOutput, ModelError, ModelTimeout, RetriesExhausted
 from passline.models._cache import ResponseCache, request_key
 from passline.models._endpoint import (
@@ -114,17 +118,30 @@ class ModelClient:
         if cached is not None:
             result = self._result(cached, model, latency_s=0.0, cached=True, attempts=0, key=key)
             self._account(purpose, result.usage)
+            record_client_call(request, cached, usage=result.usage, latency_s=0.0, cached=True,
+                               attempts=0, endpoint=where)
             return result
 
-        result = await self._call_with_retries(request, model, key, timeout_s, extra_headers,
-                                               retry_malformed, json_expected=bool(
-                                                   response_format))
+        start = time.perf_counter()
+        try:
+            result, data = await self._call_with_retries(
+                request, model, key, timeout_s, extra_headers, retry_malformed,
+                json_expected=bool(response_format))
+        except ModelError as exc:
+            record_client_call(request, None, usage=Usage(),
+                               latency_s=time.perf_counter() - start, cached=False,
+                               attempts=self.settings.max_retries + 1, endpoint=where,
+                               error=str(exc))
+            raise
         self._account(purpose, result.usage)
+        record_client_call(request, data, usage=result.usage, latency_s=result.latency_s,
+                           cached=False, attempts=result.attempts, endpoint=where)
         return result
 
     async def _call_with_retries(self, request: dict[str, Any], model: str, key: str,
                                  timeout_s: float | None, extra_headers: Mapping[str, str] | None,
-                                 retry_malformed: bool, json_expected: bool) -> ChatResult:
+                                 retry_malformed: bool, json_expected: bool
+                                 ) -> tuple[ChatResult, dict[str, Any]]:
         import openai
 
         settings = self.settings
@@ -139,6 +156,7 @@ class ModelClient:
                 await asyncio.sleep(_backoff(attempt, settings.backoff_base_s,
                                              settings.backoff_max_s, last_error))
             start = time.perf_counter()
+            managed = MANAGED.set(True)  # recorded below, not again by the HTTP hooks
             try:
                 async with state.global_limit, state.model_limit(model, settings):
                     # the raw response skips building and re-dumping pydantic models: we
@@ -168,6 +186,8 @@ class ModelClient:
             except json.JSONDecodeError as exc:  # a proxy's HTML error page, a cut body...
                 last_error, last_kind = exc, "unparseable response"
                 continue
+            finally:
+                MANAGED.reset(managed)
             latency = time.perf_counter() - start
             result = self._result(data, model, latency_s=latency, cached=False,
                                   attempts=attempt + 1, key=key)
@@ -178,7 +198,7 @@ class ModelClient:
                 continue
             if not malformed:
                 self.cache.put(key, request, data)
-            return result
+            return result, data
         tries = settings.max_retries + 1
         if last_kind == "timeout":
             raise ModelTimeout(

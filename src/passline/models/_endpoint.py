@@ -33,6 +33,36 @@ PRESETS: dict[str, str] = {
 KEYLESS_OK = frozenset({"ollama", "vllm", "litellm"})
 
 
+# While a capture session routes clients that agents build themselves, it sets
+# OPENAI_BASE_URL (and a placeholder key) in the environment; endpoints are still resolved
+# from what the user had set. Each entry: variable -> the user's value (None: unset).
+_USER_ENV: list[Mapping[str, str | None]] = []
+
+
+def remember_user_environ(saved: Mapping[str, str | None]) -> None:
+    """Register the user's values of variables a capture session is about to override."""
+    _USER_ENV.append(saved)
+
+
+def forget_user_environ(saved: Mapping[str, str | None]) -> None:
+    if any(s is saved for s in _USER_ENV):
+        _USER_ENV[:] = [s for s in _USER_ENV if s is not saved]
+
+
+def user_environ() -> Mapping[str, str]:
+    """``os.environ`` as the user set it, before any capture session's overrides."""
+    if not _USER_ENV:
+        return os.environ
+    env = dict(os.environ)
+    for saved in reversed(_USER_ENV):
+        for name, value in saved.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+    return env
+
+
 @dataclasses.dataclass(frozen=True)
 class Endpoint:
     base_url: str
@@ -47,7 +77,7 @@ def endpoint_identity(settings: Settings, model: str,
                       env: Mapping[str, str] | None = None) -> str:
     """Which server answers ``model``, without starting anything: part of the cache key, so
     one model name served by two endpoints never shares cached replies. No credentials."""
-    env = os.environ if env is None else env
+    env = user_environ() if env is None else env
     base = settings.base_url.strip()
     if base == "sim" or (not base and is_sim_model(model)):
         return "sim"
@@ -65,7 +95,7 @@ def redact_credentials(url: str) -> str:
 def resolve_endpoint(settings: Settings, model: str,
                      env: Mapping[str, str] | None = None) -> Endpoint:
     """Pick the endpoint for ``model`` from settings and the environment."""
-    env = os.environ if env is None else env
+    env = user_environ() if env is None else env
     base = settings.base_url.strip()
     if base == "sim" or (not base and is_sim_model(model)):
         from passline.sim.app import SimConfig

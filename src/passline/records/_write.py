@@ -77,6 +77,7 @@ class RunWriter:
         self._lock = threading.Lock()
         self._rows: list[dict[str, Any]] = []  # summary fields only, for totals
         self._fh = open(self.dir / "results.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._calls_fh: Any = None
         atomic_write_json(self.dir / "manifest.json", self.manifest)
 
     def __repr__(self) -> str:
@@ -92,6 +93,19 @@ class RunWriter:
                 "status", "score", "latency_s", "cost_usd", "tokens", "judge_cost_usd",
                 "dataset", "dataset_version", "tags", "eval", "trial")})
 
+    def write_calls(self, calls: Iterable[Mapping[str, Any]]) -> None:
+        """Append captured model calls to ``calls.jsonl`` (opened on first use)."""
+        from passline.capture import CALLS_SCHEMA_VERSION
+
+        lines = "".join(json.dumps({"schema_version": CALLS_SCHEMA_VERSION, **c}, default=str)
+                        + "\n" for c in calls)
+        with self._lock:
+            if self._calls_fh is None:
+                self._calls_fh = open(self.dir / "calls.jsonl", "a",  # noqa: SIM115
+                                      encoding="utf-8")
+            self._calls_fh.write(lines)
+            self._calls_fh.flush()
+
     @property
     def rows(self) -> list[dict[str, Any]]:
         return list(self._rows)
@@ -101,6 +115,10 @@ class RunWriter:
             self._fh.flush()
             os.fsync(self._fh.fileno())
             self._fh.close()
+            if self._calls_fh is not None:
+                self._calls_fh.flush()
+                os.fsync(self._calls_fh.fileno())
+                self._calls_fh.close()
             self.manifest.update(extra)
             self.manifest["finished_at"] = now_iso()
             self.manifest["totals"] = totals(self._rows)

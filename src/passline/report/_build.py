@@ -17,7 +17,7 @@ from passline.report import _charts as charts
 from passline.report._html import render_index
 from passline.report._junit import render_junit
 from passline.report._payload import build_cases, cases_json
-from passline.report._prompts import manifest_diff, prompt_diffs
+from passline.report._prompts import captured_changes, manifest_diff, prompt_diffs
 from passline.report._sides import ReportSide, load_report_side
 from passline.report._summary import render_summary
 from passline.report._view import build_context
@@ -64,6 +64,23 @@ def run_history(root: str | Path | None, cand: ReportSide, base: ReportSide
         if len(points) == HISTORY_POINTS:
             break
     return points[::-1]
+
+
+def _prompts_used(cand: ReportSide, comparison: Comparison) -> list[dict[str, Any]]:
+    """Per regressed case: the captured system prompts and tools its candidate trials were
+    sent, and the tools they called (the prompt diff names which changes they touched)."""
+    out = []
+    for change in comparison.regressions:
+        system: set[str] = set()
+        tools: set[str] = set()
+        called: set[str] = set()
+        for trial in (cand.trials or {}).get(change.key, []):
+            used = trial.get("pu") or {}
+            system.update(used.get("s") or ())
+            tools.update(used.get("t") or ())
+            called.update(str(tc[0]) for tc in trial.get("tc") or ())
+        out.append({"system": system, "tools": tools, "called": called})
+    return out
 
 
 def _charts(comparison: Comparison, base: ReportSide, cand: ReportSide,
@@ -179,6 +196,9 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
         title=title, comparison=comparison, verdict=verdict, base=base, cand=cand, cases=cases,
         charts=_charts(comparison, base, cand, history),
         prompt_diffs=prompt_diffs(base.manifest.get("prompts"), cand.manifest.get("prompts")),
+        captured_changes=captured_changes(base.manifest.get("captured_prompts"),
+                                          cand.manifest.get("captured_prompts"),
+                                          _prompts_used(cand, comparison)),
         manifest_diff=manifest_diff(base.manifest, cand.manifest),
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         passline_version=__version__)

@@ -188,7 +188,21 @@ def trial_payload(row: Mapping[str, Any]) -> dict[str, Any]:
         "cost": _num(row.get("cost_usd"), 7),
         "tok": int(row.get("tokens") or 0),
         "lat": _num(row.get("latency_s"), 3),
+        **_capture_payload(run.get("capture")),
     }
+
+
+def _capture_payload(capture: Any) -> dict[str, Any]:
+    """Which captured prompts the trial used ("pu", for the prompt diff's attribution) and
+    any disagreement between the agent's own usage and the captured calls ("mm")."""
+    if not isinstance(capture, Mapping):
+        return {}
+    out: dict[str, Any] = {"pu": {"s": list(capture.get("system_prompts") or ()),
+                                  "t": list(capture.get("tools") or ())},
+                           "mc": int(capture.get("calls") or 0)}
+    if capture.get("mismatch"):
+        out["mm"] = str(capture["mismatch"])
+    return out
 
 
 def _side(summary: CaseSummary | None, trials: list[dict[str, Any]] | None) -> Any:

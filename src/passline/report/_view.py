@@ -127,7 +127,8 @@ def _judges(base: ReportSide, cand: ReportSide) -> list[dict[str, Any]]:
 def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base: ReportSide,
                   cand: ReportSide, cases: Sequence[Mapping[str, Any]], charts: Mapping[str, Any],
                   prompt_diffs: Sequence[Any], manifest_diff: Sequence[tuple[str, str, str]],
-                  generated_at: str, passline_version: str) -> dict[str, Any]:
+                  generated_at: str, passline_version: str,
+                  captured_changes: Sequence[Any] = ()) -> dict[str, Any]:
     """Everything index.html.j2 shows, as display strings."""
     index_of: dict[CaseKey, int] = {(c["e"], c["id"]): int(c["i"]) for c in cases}
     by_key = {(c["e"], c["id"]): c for c in cases}
@@ -151,7 +152,8 @@ def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base:
              for f in comparison.flaky[:MAX_LISTED_FLAKY]]
     only = ([("baseline", e, c) for e, c in comparison.only_in_baseline[:10]]
             + [("candidate", e, c) for e, c in comparison.only_in_candidate[:10]])
-    missing = [s.role for s in (base, cand) if not s.manifest.get("prompts")]
+    missing = [s.role for s in (base, cand)
+               if not s.manifest.get("prompts") and not s.manifest.get("captured_prompts")]
     prompts_missing = ("in the " + " and ".join(missing) + " manifest"
                        + ("s" if len(missing) > 1 else "")) if missing else ""
     return {
@@ -183,7 +185,10 @@ def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base:
         "filters": FILTERS,
         "charts": charts,
         "prompt_diffs": list(prompt_diffs),
-        "prompt_diffs_changed": any(d.status != "unchanged" for d in prompt_diffs),
+        "captured_changes": list(captured_changes),
+        "captured_recorded": all(s.manifest.get("captured_prompts") for s in (base, cand)),
+        "prompt_diffs_changed": any(d.status != "unchanged" for d in prompt_diffs)
+        or bool(captured_changes),
         "prompt_diffs_unchanged": [d.label for d in prompt_diffs if d.status == "unchanged"],
         "prompts_recorded": not missing, "prompts_missing": prompts_missing,
         "manifest_diff": list(manifest_diff),

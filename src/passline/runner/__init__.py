@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from passline._types import AgentContext, AgentRun, Case, RunStatus, Usage, Variant
+from passline.capture import PLACEHOLDER_KEY, SENTINEL_BASE_URL, CaptureSession, CaseCapture
 from passline.errors import ConfigError
 from passline.settings import Settings
 
 log = logging.getLogger(__name__)
 
-AgentFn = Callable[[Mapping[str, Any], AgentContext], Any]
+AgentFn = Callable[..., Any]  # (case_input, ctx) or (case_input); async or not
 
 
 def resolve_agent(spec: str | AgentFn) -> AgentFn:
@@ -54,6 +55,62 @@ def resolve_agent(spec: str | AgentFn) -> AgentFn:
     if not callable(fn):
         raise ConfigError(f"agent {spec!r} is not callable")
     return fn
+
+
+def _arity(fn: Any) -> int:
+    """How many of (case_input, ctx) the agent takes: an agent may ignore the context."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable: assume the full protocol
+        return 2
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return 2
+    return 1 if len(positional) == 1 else 2
+
+
+def as_agent_run(result: Any, agent: str) -> AgentRun:
+    """What an agent returned, as an :class:`AgentRun`: an ``AgentRun`` itself, a string
+    (the answer), or a mapping with ``answer`` (and optionally other AgentRun fields)."""
+    if isinstance(result, AgentRun):
+        return result
+    if isinstance(result, str):
+        return AgentRun(answer=result)
+    if isinstance(result, Mapping) and isinstance(result.get("answer"), str):
+        return AgentRun.from_dict(result)
+    raise TypeError(f"agent {agent} returned {type(result).__name__}; return a "
+                    "passline.AgentRun, a str (the answer) or a dict with an 'answer' string")
+
+
+MAX_TRACEBACK_FRAMES = 30
+
+
+def _hidden_roots() -> tuple[str, ...]:
+    """Folders whose frames are passline's or the event loop's, never the agent's."""
+    import os
+    import threading as threading_module
+
+    import passline
+
+    folders = [os.path.dirname(m.__file__ or "") + os.sep
+               for m in (passline, asyncio, concurrent.futures)]
+    return (*folders, threading_module.__file__ or "")
+
+
+def agent_traceback(exc: BaseException) -> str:
+    """The agent's own traceback: the frames outside passline and the event loop, at most
+    ``MAX_TRACEBACK_FRAMES`` (the innermost), with their source lines."""
+    hidden_roots = _hidden_roots()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith(hidden_roots)]
+    hidden = max(0, len(frames) - MAX_TRACEBACK_FRAMES)
+    frames = frames[hidden:]
+    lines = ["Traceback (most recent call last, agent frames only):"]
+    if hidden:
+        lines.append(f"  ... {hidden} outer frames not shown")
+    lines += [line.rstrip("\n") for line in traceback.format_list(frames)]
+    lines += [line.rstrip("\n") for line in traceback.format_exception_only(exc)]
+    return "\n".join(lines)
 
 
 def _is_async(fn: Any) -> bool:
@@ -104,7 +161,7 @@ class Runner:
     """Owns the event loop thread, the model client and the concurrency limit."""
 
     def __init__(self, settings: Settings, *, workdir: Path, concurrency: int | None = None,
-                 client: Any = None) -> None:
+                 client: Any = None, capture: CaptureSession | None = None) -> None:
         self.settings = settings
         self.workdir = Path(workdir)
         self.concurrency = concurrency or settings.concurrency
@@ -112,6 +169,10 @@ class Runner:
         self._client = client
         self._futures: dict[str, concurrent.futures.Future[AgentRun]] = {}
         self._agents: dict[str, AgentFn] = {}
+        self._owns_capture = capture is None
+        self.capture = capture or CaptureSession(settings, client=lambda: self.client)
+        self.capture.activate()
+        self._captured: dict[str, CaseCapture] = {}  # job key -> its calls, until recorded
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="passline-runner",
                                         daemon=True)
@@ -181,39 +242,53 @@ class Runner:
         return run
 
     async def _execute(self, job: Job) -> AgentRun:
+        from passline.trace import Tracer
+
         agent = self._agents[job.agent]
         workdir = self.workdir / job.key
+        tracer = Tracer()
+        case = self.capture.case(run_key=job.key, trial=job.trial, variant=job.variant.name,
+                                 case_ref=job.case.ref, tracer=tracer)
+        routed = self.capture.enabled and self.capture.route_env
         ctx = AgentContext(model=job.variant.model, prompts=job.variant.prompts,
                            client=self.client, trial=job.trial, params=dict(job.variant.params),
-                           workdir=str(workdir), run_key=job.key)
+                           workdir=str(workdir), run_key=job.key, tracer=tracer,
+                           base_url=SENTINEL_BASE_URL if routed else "",
+                           api_key=PLACEHOLDER_KEY if routed else "")
+        args: tuple[Any, ...] = (dict(job.case.input), ctx)[:_arity(agent)]
+        token = case.bind()  # every call made from here on (tasks, threads) is this case's
         start = time.perf_counter()
         try:
             if _is_async(agent):
-                result = await asyncio.wait_for(agent(dict(job.case.input), ctx),
+                result = await asyncio.wait_for(agent(*args),
                                                 timeout=self.settings.run_timeout_s)
             else:  # a synchronous agent runs in a thread, so runs still overlap
-                result = await asyncio.wait_for(
-                    asyncio.to_thread(agent, dict(job.case.input), ctx),
-                    timeout=self.settings.run_timeout_s)
+                result = await asyncio.wait_for(asyncio.to_thread(agent, *args),
+                                                timeout=self.settings.run_timeout_s)
                 if inspect.isawaitable(result):
                     result = await asyncio.wait_for(result, timeout=self.settings.run_timeout_s)
-            if not isinstance(result, AgentRun):
-                raise TypeError(f"agent {job.agent} returned {type(result).__name__}, "
-                                "expected passline.AgentRun")
-            run = result
+            run = as_agent_run(result, job.agent)
         except TimeoutError:
             run = AgentRun(answer="", status=RunStatus.TIMEOUT,
                            error=f"agent run exceeded run_timeout_s="
-                                 f"{self.settings.run_timeout_s:g}s",
-                           latency_s=time.perf_counter() - start, usage=Usage())
+                                 f"{self.settings.run_timeout_s:g}s", usage=Usage())
         except Exception as exc:  # the agent's bug is this case's error, not the session's
             run = AgentRun(answer="", status=RunStatus.ERROR,
                            error=f"{type(exc).__name__}: {exc}",
-                           latency_s=time.perf_counter() - start,
-                           metadata={"traceback": traceback.format_exc(limit=8)})
+                           metadata={"traceback": agent_traceback(exc)})
+        finally:
+            case.unbind(token)
+        run = case.complete(run, wall_s=time.perf_counter() - start)
+        with self._lock:
+            self._captured[job.key] = case
         if run.status not in (RunStatus.ERROR, RunStatus.TIMEOUT):
             shutil.rmtree(workdir, ignore_errors=True)  # kept on error so a re-run resumes
         return run
+
+    def take_calls(self, job: Job) -> CaseCapture | None:
+        """The captured calls of a finished job, once (the first row of the job writes them)."""
+        with self._lock:
+            return self._captured.pop(job.key, None)
 
     def cancel_pending(self) -> int:
         n = 0
@@ -224,12 +299,19 @@ class Runner:
 
     def close(self) -> None:
         self.cancel_pending()
+        if self._owns_capture:
+            self.capture.deactivate()
         if self._client is not None and hasattr(self._client, "aclose"):
             fut = asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop)
             try:
                 fut.result(timeout=5)
             except Exception:  # closing is best effort
                 log.debug("closing the model client failed", exc_info=True)
+        try:  # close async generators agents left open (e.g. an SDK stream not drained)
+            asyncio.run_coroutine_threadsafe(self._loop.shutdown_asyncgens(),
+                                             self._loop).result(timeout=5)
+        except Exception:
+            log.debug("shutting down async generators failed", exc_info=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         if self in _CURRENT:

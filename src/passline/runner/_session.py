@@ -109,6 +109,11 @@ class EvalSession:
         self._shard_index: dict[str, int] | None = None
         self._all_refs: set[str] = set()
         self._t0 = time.perf_counter()
+        # before any agent module is imported: clients an agent builds at import time must
+        # already be aimed at passline (see passline.capture)
+        from passline.capture import CaptureSession
+
+        self.capture = CaptureSession(settings, client=lambda: self.runner.client).activate()
 
     # -- collection -------------------------------------------------------------------
     def cases(self, ref: str) -> list[Case]:
@@ -138,8 +143,14 @@ class EvalSession:
             raise ConfigError("no agent to evaluate: set [tool.passline] agent = "
                               "'module:function', --passline-agent, or agent= in the marker")
         if agent not in self._agents:  # a typo in the agent name is a usage error, now
+            # agent = "my_agent:run" names a module of the project (the folder of the
+            # pyproject.toml): importable whatever the project's pytest config says
+            import sys
+
             from passline.runner import resolve_agent
 
+            if str(self.root) not in sys.path:
+                sys.path.insert(0, str(self.root))
             self._agents[agent] = resolve_agent(agent)
         trials = self.trials_override or spec.trials or self.settings.trials
         self.specs.append(spec)
@@ -169,7 +180,7 @@ class EvalSession:
             # private to this session and process: two xdist workers running the same job, or
             # a later session, never share (or replay) a journal
             workdir = self.root / ".passline" / "work" / f"{self.session_id}-{os.getpid()}"
-            self._runner = Runner(self.settings, workdir=workdir)
+            self._runner = Runner(self.settings, workdir=workdir, capture=self.capture)
         return self._runner
 
     def start(self, params: Iterable[Param]) -> int:
@@ -239,7 +250,14 @@ class EvalSession:
         usage = run.usage if run else None
         values = [s.value for s in scores]
         score = statistics.fmean(values) if values else (1.0 if status == "pass" else 0.0)
-        return {
+        calls = self.runner.take_calls(job) if self._runner is not None else None
+        row: dict[str, Any] = {}
+        if calls is not None and calls.calls:
+            # travels with the row (to the xdist controller too); record() writes it apart
+            row["_calls"] = [c.to_dict(bodies=self.settings.capture_bodies)
+                             for c in calls.ordered_calls()]
+        return row | {
+            "run_key": job.key,
             "variant": job.variant.name, "eval": nodeid.split("[")[0],
             "case_id": case.id, "dataset": case.dataset, "dataset_version": case.version,
             "tags": list(case.tags), "cluster": case.metadata.get("cluster"),
@@ -274,6 +292,13 @@ class EvalSession:
                            Variant(name, "?", "?"))
             writer = self._writers[name] = RunWriter(
                 self.run_root / self.run_id(variant), self.manifest(variant))
+        calls = row.get("_calls")
+        if calls:
+            writer.write_calls(
+                {"run_key": row.get("run_key"), "case_id": row.get("case_id"),
+                 "dataset": row.get("dataset"), "dataset_version": row.get("dataset_version"),
+                 "trial": row.get("trial"), **call} for call in calls)
+            row = {k: v for k, v in row.items() if k != "_calls"}
         writer.write(row)
         if row.get("status") == "error":
             self._errors.append({"case_id": row.get("case_id"), "error": row.get("error")})
@@ -318,6 +343,9 @@ class EvalSession:
                 "runs_wall_s": round(self._runner.progress.wall_s, 3) if self._runner else None,
                 "runs": self._runner.progress.done if self._runner else 0}}
             extra.update(self.process_summary(merged=True))
+            prompts = (extra.pop("captured_prompts", None) or {}).get(name)
+            if prompts:
+                extra["captured_prompts"] = prompts
             trials = [int(r.get("trial") or 0) for r in writer.rows]
             extra["trials"] = max(trials) + 1 if trials else 0
             out[name] = writer.finish(**extra)
@@ -337,13 +365,18 @@ class EvalSession:
                                         for k, v in client.usage_by_purpose.items()},
                 "cache": {"mode": client.cache.mode, "hits": client.cache.hits,
                           "misses": client.cache.misses},
-                "judges": self.judges()})
+                "judges": self.judges(),
+                "captured_prompts": self.capture.ledgers()})
         from passline._types import Usage
+        from passline.capture import PromptLedger
 
         calls: dict[str, Usage] = {}
         cache: dict[str, Any] = {}
         judges: dict[str, Any] = {}
+        ledgers: dict[str, list[dict[str, Any]]] = {}
         for s in summaries:
+            for variant, ledger in (s.get("captured_prompts") or {}).items():
+                ledgers.setdefault(variant, []).append(ledger)
             for purpose, usage in (s.get("session_model_calls") or {}).items():
                 calls[purpose] = calls.get(purpose, Usage()) + Usage.from_dict(usage)
             for key, value in (s.get("cache") or {}).items():
@@ -356,6 +389,9 @@ class EvalSession:
             out["cache"] = cache
         if judges:
             out["judges"] = judges
+        if ledgers:
+            out["captured_prompts"] = {v: PromptLedger.merge(parts)
+                                       for v, parts in ledgers.items()}
         return out
 
     def judges(self) -> dict[str, Any]:
@@ -374,6 +410,7 @@ class EvalSession:
         if self._runner is not None:
             self._runner.close()
             shutil.rmtree(self._runner.workdir, ignore_errors=True)
+        self.capture.deactivate()
 
 
 def _prompt_snapshot(version: str, root: Path) -> dict[str, str]:
@@ -399,7 +436,9 @@ def failure_report(case: Case, run: AgentRun | None, failed: Sequence[Score], he
     explanation, and a diff of expected vs actual tool calls (``-`` expected, ``+`` got)."""
     import difflib
 
-    lines = [f"{case.ref}: {head}", f"  input:  {str(case.input.get('message', ''))[:300]}"]
+    message = case.input.get("message")
+    shown = message if isinstance(message, str) else json.dumps(dict(case.input), default=str)
+    lines = [f"{case.ref}: {head}", f"  input:  {shown[:300]}"]
     for score in failed:
         lines.append(f"  x {score.name} ({score.value:.2f}): {score.explanation}")
     expected = case.expected.get("tool_calls")
@@ -416,6 +455,8 @@ def failure_report(case: Case, run: AgentRun | None, failed: Sequence[Score], he
     if run is not None:
         status = f" [{run.status}{': ' + run.guardrail if run.guardrail else ''}]"
         lines.append(f"  answer{status}: {run.answer[:400]!r}")
+        if run_failed(run):
+            lines.append("  " + run_error_report(run, "short").replace("\n", "\n  "))
     return "\n".join(lines)
 
 
@@ -434,6 +475,56 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if not 1 <= index <= count:
         raise ConfigError(f"--passline-shard {text!r}: I must be within 1..N")
     return index, count
+
+
+def run_error_report(run: AgentRun, tbstyle: str = "auto") -> str:
+    """Why an agent run failed, for pytest: the agent's own traceback (its frames, not
+    passline's) in the detail pytest's ``--tb`` asks for: ``no`` the status only, ``line``
+    one ``file:line: error`` line, ``short``/``native`` the frames, ``auto``/``long`` the
+    frames with the lines around each."""
+    head = f"agent run ended with status {run.status}: {run.error}"
+    tb = str(run.metadata.get("traceback") or "")
+    if not tb or tbstyle == "no":
+        return head
+    frames = _frames(tb)
+    if tbstyle == "line":
+        last = frames[-1] if frames else None
+        return f"{last[0]}:{last[1]}: {run.error}" if last else head
+    if tbstyle in ("long", "auto"):
+        tb = _with_context(tb, frames)
+    return f"{head}\n{tb}"
+
+
+def _frames(tb: str) -> list[tuple[str, int]]:
+    import re
+
+    return [(m.group(1), int(m.group(2)))
+            for m in re.finditer(r'^  File "([^"]+)", line (\d+)', tb, re.MULTILINE)]
+
+
+def _with_context(tb: str, frames: Sequence[tuple[str, int]], around: int = 2) -> str:
+    """The traceback with ``around`` source lines above each frame's line (``>`` marks it)."""
+    import linecache
+
+    out: list[str] = []
+    lines = tb.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        match = _frames(line + "\n")
+        if match:
+            path, lineno = match[0]
+            source = [(n, linecache.getline(path, n).rstrip()) for n in
+                      range(max(1, lineno - around), lineno + 1)]
+            if any(text for _, text in source):
+                out += [f"    {'>' if n == lineno else ' '} {n:4} {text}" for n, text in source]
+                i += 1  # the frame's own source (and caret) lines are replaced by the context
+                while i < len(lines) and lines[i].startswith("    "):
+                    i += 1
+                continue
+        i += 1
+    return "\n".join(out)
 
 
 def row_json(row: Mapping[str, Any]) -> str:

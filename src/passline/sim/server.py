@@ -70,10 +70,14 @@ class SimServer:
             time.sleep(0.005)
         sockets = [s for srv in self._server.servers for s in srv.sockets]
         self.port = sockets[0].getsockname()[1]
+        with _running_lock:
+            _running.add(self.base_url)
         log.debug("simulator listening on %s", self.base_url)
         return self
 
     def stop(self) -> None:
+        with _running_lock:
+            _running.discard(self.base_url)
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -97,6 +101,17 @@ class SimServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+_running: set[str] = set()
+_running_lock = threading.Lock()
+
+
+def running_base_urls() -> frozenset[str]:
+    """Base URLs of the simulators running in this process: a request to one of them is a
+    request to "sim", whatever port it got (the cache must not depend on the port)."""
+    with _running_lock:
+        return frozenset(_running)
 
 
 _shared: dict[SimConfig, SimServer] = {}
