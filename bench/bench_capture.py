@@ -157,7 +157,7 @@ def isolated(calls: int, rounds: int) -> list[float]:
 
 
 class _NoCache:
-    class cache:  # noqa: N801  (the attribute the capture session reads)
+    class cache:
         mode = "off"
 
 

@@ -69,7 +69,8 @@ def system_prompts(request: Mapping[str, Any]) -> list[str]:
         out.append(instructions)
     messages = request.get("messages")
     if not isinstance(messages, list):
-        messages = request.get("input") if isinstance(request.get("input"), list) else []
+        given = request.get("input")
+        messages = given if isinstance(given, list) else []
     for msg in messages:
         if isinstance(msg, Mapping) and msg.get("role") in ("system", "developer"):
             text = content_text(msg.get("content"))
@@ -84,7 +85,8 @@ def tool_specs(request: Mapping[str, Any]) -> list[ToolSpec]:
     for tool in request.get("tools") or ():
         if not isinstance(tool, Mapping):
             continue
-        fn = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+        inner = tool.get("function")
+        fn: Mapping[str, Any] = inner if isinstance(inner, Mapping) else tool
         name = fn.get("name")
         if isinstance(name, str) and name:
             out.append(ToolSpec(name, str(fn.get("description") or ""),
@@ -119,7 +121,7 @@ def estimate_tokens(request: Mapping[str, Any], response: Mapping[str, Any] | No
     return max(1, len(sent) // 4), max(1, len(got) // 4)
 
 
-def response_tool_calls(response: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def response_tool_calls(response: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     """The tool calls the model asked for in a completion (first choice)."""
     choices = (response or {}).get("choices") or []
     if not choices or not isinstance(choices[0], Mapping):

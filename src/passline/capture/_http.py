@@ -459,9 +459,10 @@ def _tee_classes(module: Any) -> tuple[type, type]:
     if cached is not None:
         return cached
 
-    class SyncTee(module.SyncByteStream):  # type: ignore[misc,name-defined]
+    class SyncTee(module.SyncByteStream):
         def __init__(self, inner: Any, done: Callable[[bytes, bool], None]) -> None:
-            self._inner, self._done, self._parts = inner, done, []
+            self._inner, self._done = inner, done
+            self._parts: list[bytes] = []
             self._complete = self._closed = False
 
         def __iter__(self) -> Any:
@@ -478,9 +479,10 @@ def _tee_classes(module: Any) -> tuple[type, type]:
                     self._closed = True
                     self._done(b"".join(self._parts), self._complete)
 
-    class AsyncTee(module.AsyncByteStream):  # type: ignore[misc,name-defined]
+    class AsyncTee(module.AsyncByteStream):
         def __init__(self, inner: Any, done: Callable[[bytes, bool], None]) -> None:
-            self._inner, self._done, self._parts = inner, done, []
+            self._inner, self._done = inner, done
+            self._parts: list[bytes] = []
             self._complete = self._closed = False
 
         async def __aiter__(self) -> Any:

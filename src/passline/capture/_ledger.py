@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from passline.capture._calls import ToolSpec, sampling, system_prompts, text_hash, tool_specs
@@ -51,10 +51,10 @@ class PromptLedger:
                 entry["calls"] += 1
             for spec, digest in specs:
                 key = f"{spec.name}#{digest}"
-                entry = self.tools.get(key)
-                if entry is None:
-                    entry = self.tools[key] = {**spec.to_dict(), "calls": 0}
-                entry["calls"] += 1
+                tool = self.tools.get(key)
+                if tool is None:
+                    tool = self.tools[key] = {**spec.to_dict(), "calls": 0}
+                tool["calls"] += 1
             entry = self.settings.setdefault(settings_key, {"settings": settings, "calls": 0})
             entry["calls"] += 1
         return {"system": [h for h, _ in systems],
@@ -68,7 +68,7 @@ class PromptLedger:
                     "settings": sorted(self.settings.values(), key=lambda e: -e["calls"])}
 
     @staticmethod
-    def merge(parts: list[Mapping[str, Any]]) -> dict[str, Any]:
+    def merge(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Join ledgers (xdist workers, shards) into one, summing call counts."""
         system: dict[str, dict[str, Any]] = {}
         tools: dict[str, dict[str, Any]] = {}

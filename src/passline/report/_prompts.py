@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -234,12 +234,12 @@ def _pair_families(base: dict[str, list[Mapping[str, Any]]],
     return pairs
 
 
-def _count(regressed: list[Mapping[str, Any]], hit: Any) -> int:
+def _count(regressed: Sequence[Mapping[str, Any]], hit: Any) -> int:
     return sum(1 for case in regressed if hit(case))
 
 
 def captured_changes(base: Mapping[str, Any] | None, cand: Mapping[str, Any] | None,
-                     regressed: list[Mapping[str, Any]]) -> list[CapturedChange]:
+                     regressed: Sequence[Mapping[str, Any]]) -> list[CapturedChange]:
     """Compare the prompt ledgers (``manifest.captured_prompts``) of two runs.
 
     ``regressed`` holds, per regressed case, what its candidate trials used: ``system``
