@@ -192,8 +192,10 @@ def assess(answer: str, *, question: str, sources: Sequence[str], reference: str
                 flag(3, "part of what the question asks for is missing")
         elif other:
             covered = 1 - len([v for v in other if v in missing]) / len(other)
-            if covered < 0.5:
+            if covered < 0.5 and not _YES_NO_START.search(question):
                 flag(3, "most of the reference is missing")
+            elif covered < 0.5:
+                minor.append("the details behind the yes or no are missing")
         lost = [v for v in other if v in missing]
         if other and len(lost) * 2 > len(other) and not any(v in missing for v in asked):
             minor.append("details of the reference are missing")
@@ -234,7 +236,9 @@ def _key_sentences(sents: Sequence[str], question: str, reference: str | None) -
     wanted = set(terms(question)) | set(terms(reference or ""))
     scores = [len(set(terms(s)) & wanted) for s in sents]
     best = max(scores, default=0)
-    key = {i for i, sc in enumerate(scores) if best and sc >= 0.6 * best}
+    # one shared word is a weak tie: then only the best-matching sentences are key
+    floor = best if best <= 1 else 0.6 * best
+    key = {i for i, sc in enumerate(scores) if best and sc >= floor}
     for i, s in enumerate(sents):
         if numbers(s) or ID_RE.search(s) or ISO_DATE_RE.search(s):
             key.add(i)
@@ -251,10 +255,35 @@ def _polarity(text: str) -> str | None:
     return None
 
 
+_ALTERNATIVE_RE = re.compile(r"\b(\w+)\s+or\s+(\w+)\s*\??", re.I)
+
+
+def _alternative_clash(answer: str, question: str, reference: str | None) -> str | None:
+    """An either-or question ("did it go up or down?") answered with the option the
+    reference does not pick."""
+    m = _ALTERNATIVE_RE.search(question)
+    if not m or not reference:
+        return None
+    options = {m.group(1).lower(), m.group(2).lower()}
+
+    def pick(text: str) -> str | None:
+        first = re.split(r"[.;:!?]", text.strip(), maxsplit=1)[0].lower()
+        found = [o for o in options if re.search(rf"\b{re.escape(o)}\b", first)]
+        return found[0] if len(found) == 1 else None
+
+    said, expected = pick(answer), pick(reference)
+    if said and expected and said != expected:
+        return f"answers {said} where the reference says {expected}"
+    return None
+
+
 def _polarity_clash(answer: str, question: str, reference: str | None,
                     sources: Sequence[str]) -> str | None:
     if not _YES_NO_START.search(question):
         return None
+    alternative = _alternative_clash(answer, question, reference)
+    if alternative:
+        return alternative
     said = _polarity(answer)
     if said is None:
         return None
@@ -397,29 +426,39 @@ def _essential_values(reference: str, question: str) -> tuple[list[str], list[st
     kinds = {kind for pattern, kind in _ASKS if pattern.search(question)}
     asked: list[str] = []
     other: list[str] = []
+    asides = [m.span() for m in re.finditer(r"\([^)]*\)", reference)]
+    headed: set[str] = set()
 
-    def put(value: str, kind: str) -> None:
-        (asked if kind in kinds else other).append(value)
+    def put(value: str, kind: str, at: int = -1) -> None:
+        # a reference leads with its answer: the first value of each asked kind is what was
+        # asked; later values of that kind, and values in brackets, explain it
+        aside = any(a <= at < b for a, b in asides)
+        if kind in kinds and kind not in headed and not aside:
+            headed.add(kind)
+            asked.append(value)
+        else:
+            other.append(value)
 
     for n in numbers(reference):
         if _THRESHOLD_BEFORE.search(reference[:n.start]):
             continue
         value = format(n.value.normalize(), "f")
-        if n.unit in ("usd", "eur", "gbp"):
-            put(value, "money")
-        elif n.unit in _TIME_UNITS:
-            put(value, "time")
-        elif n.unit == "pct":
-            put(value, "money" if "money" in kinds else "pct")
+        base = (n.unit or "").partition("/")[0]
+        if base in ("usd", "eur", "gbp"):
+            put(value, "money", n.start)
+        elif base in _TIME_UNITS:
+            put(value, "time", n.start)
+        elif base == "pct":
+            put(value, "money" if "money" in kinds else "pct", n.start)
         elif n.unit is None and n.value == n.value.to_integral_value():
             continue  # a bare count
         else:
-            put(value, "other")
-    for m in ID_RE.finditer(reference):
-        if not DOC_ID_RE.fullmatch(m.group()):
-            put(m.group().upper(), "id")
-    for m in ISO_DATE_RE.finditer(reference):
-        put(m.group(), "date")
+            put(value, "other", n.start)
+    spots = sorted([(m.start(), m.group().upper(), "id") for m in ID_RE.finditer(reference)
+                    if not DOC_ID_RE.fullmatch(m.group())]
+                   + [(m.start(), m.group(), "date") for m in ISO_DATE_RE.finditer(reference)])
+    for at, value, kind in spots:
+        put(value, kind, at)
     return list(dict.fromkeys(asked)), list(dict.fromkeys(other))
 
 

@@ -50,7 +50,8 @@ _SYNONYMS = {stem(k): stem(v) for k, v in _SYNONYM_WORDS.items()}
 #: units a number can carry, folded to a canonical unit; numbers of different canonical units
 #: never support each other
 _UNIT_WORDS = {
-    "usd": "usd", "dollar": "usd", "$": "usd", "eur": "eur", "euro": "eur", "gbp": "gbp",
+    "usd": "usd", "dollar": "usd", "$": "usd", "cent": "cent", "cents": "cent",
+    "eur": "eur", "euro": "eur", "gbp": "gbp",
     "percent": "pct", "%": "pct", "pct": "pct", "per cent": "pct",
     "day": "day", "business day": "bday", "working day": "bday", "business hour": "bhour",
     "hour": "hour", "minute": "minute", "week": "week", "month": "month", "year": "year",
@@ -207,6 +208,9 @@ def numbers(text: str) -> list[Number]:
             value *= 1000
         before = text[max(0, m.start() - 24):m.start()]
         unit = _unit_after(text[m.end():]) or _unit_before(before)
+        if unit and unit.partition("/")[0] == "cent":  # "67 cents a mile" is 0.67 USD a mile
+            value /= 100
+            unit = "usd" + unit[4:]
         out.append(Number(value, unit, m.start(), m.end(),
                           approx=bool(m.group(3) or _APPROX_RE.search(before))))
     out.sort(key=lambda n: n.start)
@@ -392,8 +396,17 @@ def _window(text: str, start: int, end: int, *, lo: int = 0, hi: int | None = No
     """Descriptor terms around a value: a few words before it and after it, not crossing the
     neighbouring numbers (``lo``/``hi``)."""
     hi = len(text) if hi is None else hi
-    left = text[lo:start].split()[-before:]
-    right = text[end:hi].split()[:after]
+    left_text = text[lo:start]
+    # a value in brackets annotates what stands before the bracket ("the chair (40 USD)")
+    if re.search(r"\(\s*\$?$", left_text):
+        left_text = left_text[:left_text.rfind("(")]
+    left_text = re.split(r"[;()]|\s[-–—]\s", left_text)[-1]
+    # "Price: 40 USD" keeps its label; "... in full: 40 USD" starts a new clause at the colon
+    if ":" in left_text and not left_text.rstrip().endswith(":"):
+        left_text = left_text.rsplit(":", 1)[1]
+    right_text = re.split(r"[;:()]|\s[-–—]\s", text[end:hi])[0]
+    left = left_text.split()[-before:]
+    right = right_text.split()[:after]
     return _descriptor(" ".join(left + right))
 
 
@@ -532,13 +545,30 @@ def _bind_number(num: Number, sent: str, si: int, desc: set[str], ev: Evidence,
         value = Decimal(f.value)
         return abs(value - num.value) <= tol
 
-    same = [f for f in facts if equal(f)]
-    if not same:  # the sentence names records, but the figure may belong to another one
+    def speaks_to(f: Fact) -> bool:
+        """Whether fact ``f`` can support the claim: a compatible unit, or -- for a bare
+        context figure (a count, a list length) and a claim with a unit -- about the same
+        thing. "3 years" is not supported by a list of 3 results."""
+        if _compatible(num.unit, f.unit) == "different":
+            return False
+        return not (num.unit is not None and f.unit is None) or ev.overlap(desc, f.terms) >= 1.0
+
+    same_all = [f for f in facts if equal(f)]
+    if not same_all:  # the sentence names records, but the figure may belong to another one
         facts = [f for f in ev.facts if f.kind == "number"]
-        same = [f for f in facts if equal(f)]
+        same_all = [f for f in facts if equal(f)]
+    same = [f for f in same_all if speaks_to(f)]
+    other_unit = [f for f in same_all if _compatible(num.unit, f.unit) == "different"]
+    if not same and other_unit:
+        # the same figure exists, but in another unit ("per km" where it is per mile)
+        fact = other_unit[0]
+        return Claim("number", num_text(num, sent), si, "contradicted",
+                     f"{fact.value} is in {fact.unit}, not {num.unit}", num.approx,
+                     frozenset(desc))
     scored_same = sorted(((ev.overlap(desc, f.terms), f) for f in same),
                          key=lambda x: -x[0])
-    other = [f for f in facts if not equal(f) and _compatible(num.unit, f.unit) != "different"]
+    other = [f for f in facts if not equal(f) and (f.unit is None) == (num.unit is None)
+             and _compatible(num.unit, f.unit) != "different"]
     scored_other = sorted(((ev.overlap(desc, f.terms), f) for f in other), key=lambda x: -x[0])
     best_other, other_fact = scored_other[0] if scored_other else (0.0, None)
     # a bare count ("3 boxes") needs a closer match to be called wrong than an amount with a
@@ -564,8 +594,12 @@ def _bind_number(num: Number, sent: str, si: int, desc: set[str], ev: Evidence,
                          f"{num_text(num, sent)} where the context gives "
                          f"{other_fact.value if other_fact else '?'}", num.approx, terms_)
         verdict = "loose" if unit_fit == "loose" else "supported"
+        exact = Decimal(fact.value)
+        # a hedged figure is vague only when it differs from the exact one ("about 50%" for
+        # 50.02% is the figure; "about 5.4k" for 5,363 is a rounding)
+        vague = num.approx and abs(exact - num.value) > abs(exact) * Decimal("0.005")
         return Claim("number", num_text(num, sent), si, verdict,
-                     "looser unit" if verdict == "loose" else "", num.approx, terms_)
+                     "looser unit" if verdict == "loose" else "", vague, terms_)
     if text in extra:
         return Claim("number", num_text(num, sent), si, "supported", "", num.approx, terms_)
     if _derived(num, ev, siblings, sent_ids):
@@ -597,6 +631,9 @@ def _derived(num: Number, ev: Evidence, siblings: Sequence[Decimal],
     if num.unit == "pct":
         pool = [v for v in sorted({Decimal(f.value) for f in facts} | set(siblings)) if v][:60]
         half = Decimal("0.5")
+        shares = {Decimal(f.value) for f in facts if f.unit == "pct"}
+        if any(abs(100 - p - value) < half for p in shares):
+            return True  # "you keep 85 percent" next to a 15 percent fee
         for a in pool:
             for b in pool:
                 if a != b and (abs(a / b * 100 - value) < half
@@ -666,10 +703,13 @@ def _bind_status(sent: str, si: int, ev: Evidence, sent_ids: Sequence[str]) -> l
         typed = [r for r in by_record if ev.record_types.get(r, set()) & sent_terms]
         named_typed = [r for _, r in id_spots if r in typed]
         near = sorted(id_spots, key=lambda x: abs(x[0] - m.start()))
+        definite = True  # the claim is about one known record, so it can be contradicted
         if named_typed:
             scope = named_typed[:1]
         elif typed:
-            scope = typed
+            # "the invoice is overdue" with several invoices in view: the one meant may not
+            # be among them, so such a claim can be supported but not contradicted
+            scope, definite = typed, len(typed) == 1
         elif near and abs(near[0][0] - m.start()) <= 60:
             scope = [near[0][1]]
         elif not id_spots and len(by_record) == 1:
@@ -683,7 +723,7 @@ def _bind_status(sent: str, si: int, ev: Evidence, sent_ids: Sequence[str]) -> l
             wrong = cls not in recorded and any(frozenset((cls, r)) in _EXCLUSIVE
                                                 for r in recorded)
         detail = tuple(sorted(recorded))
-        if wrong:
+        if wrong and definite:
             out.append(Claim("status", m.group(), si, "contradicted",
                              f"{'not ' if negated else ''}{m.group()} where the record says "
                              f"{', '.join(detail)}", detail=(cls, *detail)))
