@@ -158,8 +158,8 @@ def assess(answer: str, *, question: str, sources: Sequence[str], reference: str
         is_key = c.sentence in key
         if c.verdict == "contradicted":
             if c.kind == "status":
-                asked = set(status_classes(question))
-                flag(1 if is_key and asked & set(c.detail) else 2, c.why)
+                asked_status = set(status_classes(question))
+                flag(1 if is_key and asked_status & set(c.detail) else 2, c.why)
             else:
                 flag(2 if is_key else 3, c.why)
         elif c.verdict == "unsupported":
@@ -212,9 +212,9 @@ def assess(answer: str, *, question: str, sources: Sequence[str], reference: str
     elif refusal == "off-topic":
         flag(1, "says nothing relevant to the question")
     elif refusal is None and not reference and not claims:
-        asked = [t for t in dict.fromkeys(terms(question)) if len(t) >= 3]
-        hit = sum(t in set(terms(answer)) for t in asked)
-        if asked and hit / len(asked) < 0.34 and not answer.rstrip().endswith("?"):
+        asked_terms = [t for t in dict.fromkeys(terms(question)) if len(t) >= 3]
+        hit = sum(t in set(terms(answer)) for t in asked_terms)
+        if asked_terms and hit / len(asked_terms) < 0.34 and not answer.rstrip().endswith("?"):
             flag(3, "does not address most of the question")
 
     padded = _padded(sents, claims, question, reference, ev)

@@ -367,8 +367,8 @@ def _walk(node: object, ev: Evidence, *, context: frozenset[str], record: str | 
                 _prose(value, ev, base=local | kterms, record=record)
         elif isinstance(value, list):
             ev.add(Fact("number", str(len(value)), local | kterms | {"count"}, None, record))
-            listed = [own_id(item) for item in value if isinstance(item, dict)]
-            listed = [i for i in listed if i][:200]
+            listed = [i for i in (own_id(item) for item in value if isinstance(item, dict))
+                      if i is not None][:200]
             if len(listed) > 1:
                 ev.id_lists.append(list(dict.fromkeys(listed)))
             _walk(value, ev, context=frozenset(kterms), record=record)
