@@ -128,9 +128,15 @@ def _calibrate_judge(console: Any, root: Path) -> None:
     who = " and ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or str(result.n_items)
     ci = (result.agreement.get("ci") or {}).get("kappa")
     interval = f" (95% CI {ci[0]:.2f}..{ci[1]:.2f})" if ci else ""
+    if result.trusted:
+        role = "trusted"
+    elif settings.untrusted_judge == "gate":
+        role = "untrusted, but untrusted_judge = \"gate\": its scores still fail cases"
+    else:
+        role = ("untrusted: its scores are shown but do not fail cases or the gate "
+                "(untrusted_judge = \"inform\")")
     console.print(f"judge answer-quality@1 on {model}: calibrated against {who} labels of "
-                  f"{result.dataset}: Cohen's kappa {kappa:.2f}{interval} -> "
-                  f"{'trusted' if result.trusted else 'untrusted (shown as such in reports)'}\n")
+                  f"{result.dataset}: Cohen's kappa {kappa:.2f}{interval} -> {role}\n")
 
 
 def _session_runs(run_root: Path) -> dict[str, Path]:

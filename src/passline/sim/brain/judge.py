@@ -35,6 +35,20 @@ from passline.sim.brain.validate import resolve_ref
 VERBOSE_WORDS = 60
 #: One level of a 1-5 scale on the 0..1 quality scale (sim-1's verbosity bias adds one).
 LEVEL_STEP = 0.25
+
+
+def _level_step(props: dict[str, Any]) -> float:
+    """One level of the verdict's scale on 0..1: 1/(max-min) for a score, 1/(labels-1) for a
+    label (a shade over, so rounding lands on the next level)."""
+    for sub in props.values():
+        if not isinstance(sub, dict):
+            continue
+        if sub.get("enum") and len(sub["enum"]) > 1:
+            return 1.0 / (len(sub["enum"]) - 1) + 0.01
+        lo, hi = sub.get("minimum"), sub.get("maximum")
+        if isinstance(lo, int | float) and isinstance(hi, int | float) and hi > lo:
+            return 1.0 / (hi - lo)
+    return LEVEL_STEP
 #: Quality at or above which boolean "passed"-like judge fields are true.
 PASS_QUALITY = 0.6
 
@@ -325,7 +339,7 @@ def judge_hints(conv: Conversation, schema: dict[str, Any], profile: Profile) ->
         or (reference and ev.words > 2 * max(len(words(reference)), 1))
     ):
         # the verdict is a level, so the bias is a level: a long answer reads one level better
-        q = min(1.0, q + max(profile.bias_margin, LEVEL_STEP))
+        q = min(1.0, q + max(profile.bias_margin, _level_step(props)))
     reasoning = ev.summary()
     hints["_reasoning"] = reasoning
     for key, sub in props.items():
