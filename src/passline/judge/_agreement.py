@@ -17,7 +17,7 @@ from typing import Any
 def confusion_matrix(human: Sequence[int], judge: Sequence[int], k: int) -> list[list[int]]:
     """``k x k`` counts: rows are human levels, columns judge levels."""
     if len(human) != len(judge):
-        raise ValueError(f"{len(human)} human labels but {len(judge)} judge labels")
+        raise ValueError(f"{len(human)} labels but {len(judge)} judge verdicts")
     matrix = [[0] * k for _ in range(k)]
     for h, j in zip(human, judge, strict=True):
         if not (0 <= h < k and 0 <= j < k):
