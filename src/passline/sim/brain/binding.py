@@ -85,18 +85,20 @@ _STATUS_CLASSES = {
     "paid": "paid", "settled": "paid",
     "open": "open", "unpaid": "open", "outstanding": "open",
     "overdue": "overdue", "late": "overdue",
-    "shipped": "shipped", "transit": "shipped", "dispatched": "shipped",
+    "shipped": "shipped", "dispatched": "shipped", "transit": "transit",
     "delivered": "delivered", "arrived": "delivered",
     "placed": "placed", "processing": "placed",
     "cancelled": "cancelled", "canceled": "cancelled",
     "returned": "returned", "closed": "closed",
 }
 #: pairs of classes that contradict each other when said of one record
+#: (an order that was delivered was also shipped, so "shipped" alone does not contradict
+#: "delivered"; "in transit" does)
 _EXCLUSIVE = {frozenset(p) for p in (
     ("pending", "done"), ("paid", "open"), ("paid", "overdue"), ("open", "overdue"),
-    ("shipped", "delivered"), ("placed", "shipped"), ("placed", "delivered"),
-    ("cancelled", "shipped"), ("cancelled", "delivered"), ("returned", "delivered"),
-    ("cancelled", "placed"),
+    ("transit", "delivered"), ("transit", "returned"), ("transit", "placed"),
+    ("transit", "cancelled"), ("placed", "shipped"), ("placed", "delivered"),
+    ("cancelled", "shipped"), ("cancelled", "delivered"), ("cancelled", "placed"),
 )}
 #: descriptor overlap (idf-weighted terms) above which a context value is "about the same
 #: thing" as a claim: about two distinctive shared terms
@@ -476,8 +478,11 @@ def bind_claims(answer: str, ev: Evidence, *, extra: Sequence[str] = ()) -> list
             hi = min((a for a, b in marks if a >= m.end()), default=len(sent))
             desc = _window(sent, m.start(), m.end(), lo=lo, hi=hi, before=6, after=4)
             out.append(_bind_date(m.group(), desc, si, ev, sent_ids, extra_dates))
-        # a short sentence ("Price: 40 USD.") is about what the sentence before it named
-        carried = _descriptor(sents[si - 1]) if si and len(sent.split()) < 6 else set()
+        # a short sentence that names nothing itself ("Price: 40 USD.") is about what the
+        # sentence before it named
+        own = _descriptor(_NUMBER_RE.sub(" ", sent))
+        carried = (_descriptor(sents[si - 1]) if si and len(sent.split()) < 6 and len(own) <= 1
+                   else set())
         for i, num in enumerate(found):
             lo = found[i - 1].end if i > 0 else 0
             hi = found[i + 1].start if i + 1 < len(found) else len(sent)
@@ -667,6 +672,7 @@ def _derived(num: Number, ev: Evidence, siblings: Sequence[Decimal],
     return False
 
 
+_EVENT_DATE_RE = re.compile(r"\s*(?:at|on|since|:)?\s*\d{4}-\d{2}-\d{2}")
 #: words after which a status is not asserted about now ("will be delivered", "once it is
 #: approved", "before it shipped", "if it is paid")
 _NOT_ASSERTED_RE = re.compile(r"\b(?:will|would|should|could|may|might|once|after|before|"
@@ -686,6 +692,8 @@ def _bind_status(sent: str, si: int, ev: Evidence, sent_ids: Sequence[str]) -> l
     by_record: dict[str, set[str]] = {}
     for f in status_facts:
         by_record.setdefault(str(f.record), set()).add(f.value)
+    if re.search(r"\[[A-Z]{2,5}-[A-Z]{2,5}-\d{2,}\]", sent):
+        return out  # a sentence quoting a cited document reports its text, not a record
     sent_terms = set(terms(sent))
     id_spots = [(m.start(), m.group().upper()) for m in ID_RE.finditer(sent)
                 if m.group().upper() in by_record]
@@ -694,6 +702,8 @@ def _bind_status(sent: str, si: int, ev: Evidence, sent_ids: Sequence[str]) -> l
         cls = _STATUS_CLASSES.get(word)
         if cls is None or word in ("approval", "review", "progress", "hold", "late", "open"):
             continue
+        if _EVENT_DATE_RE.match(sent[m.end():]):
+            continue  # "shipped on 2026-01-02" names an event and its date (checked as a date)
         clause = re.split(r"[,;:()]|\band\b|\bbut\b|\bso\b", sent[:m.start()])[-1]
         if _NOT_ASSERTED_RE.search(clause):
             continue
