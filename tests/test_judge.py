@@ -376,7 +376,10 @@ def test_scorer_outside_a_session_judges_on_the_spot(
                      [scorer])
     assert good.name == "judge:answer-quality@1" and good.passed
     assert good.value == pytest.approx((good.details["score"] - 1) / 4)
-    assert good.explanation.startswith(f"{good.details['score']:g}/5: ")
+    # never calibrated, so under the default untrusted_judge = "inform" it only informs
+    assert good.explanation.startswith("[informational: untrusted judge, never calibrated; "
+                                       f"untrusted_judge = inform] {good.details['score']:g}/5: ")
+    assert good.details["advisory"] is True and good.details["untrusted_judge"] == "inform"
     assert {"rationale", "score", "samples", "judge_cost_usd", "judge_tokens", "rubric",
             "trusted"} <= set(good.details)
     assert good.details["calibration"] == "uncalibrated" and good.details["trusted"] is None

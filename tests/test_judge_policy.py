@@ -123,9 +123,8 @@ def test_an_untrusted_judge_informs_but_fails_no_case_and_not_the_gate(
     runs = {p.name.rsplit("-", 1)[-1]: p for p in (root / "runs").iterdir()}
     paths = build_report(runs["base"], runs["cand"], root / "report")
     summary = paths.summary_md.read_text()
-    line = next(x for x in summary.splitlines() if "judge answer-quality" in x)
-    assert "(judge model sim-2): untrusted" in line
-    assert ("below 0.6" if trusted is False else "never calibrated") in line
+    line = next(x for x in summary.splitlines() if "judged by sim-2" in x)
+    assert ("**untrusted**" if trusted is False else "**not calibrated**") in line
     assert "they do not pass or fail cases, must-pass cases or the gate" in line
     assert ("Judged metric (informational): baseline mean 1.00, 0 of 1 trials below "
             "threshold; candidate mean 0.25, 1 of 1 trials below threshold.") in line
