@@ -13,7 +13,8 @@ import pytest
 
 from passline.sim.brain import respond
 from passline.sim.brain.assess import assess
-from passline.sim.brain.binding import bind_claims, gather, numbers
+from passline.sim.brain.binding import bind_claims
+from passline.sim.brain.evidence import gather, numbers
 
 ORDER = {"order_id": "SO-4471", "status": "delivered", "total_usd": 655.0,
          "items": [{"sku": "T-1", "name": "Oak table 3x5 ft", "qty": 1, "unit_usd": 410.0},

@@ -30,14 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from passline.sim.brain.binding import (
-    Claim,
-    Evidence,
-    bind_claims,
-    gather,
-    numbers,
-    status_classes,
-)
+from passline.sim.brain.binding import Claim, bind_claims
+from passline.sim.brain.evidence import Evidence, gather, numbers, status_classes, window
 from passline.sim.brain.rules import follows_injection, rule_violations
 from passline.sim.brain.text import DOC_ID_RE, ID_RE, ISO_DATE_RE, sentences, terms, words
 
@@ -509,10 +503,8 @@ def _against_reference(answer: str, claims: Sequence[Claim], reference: str
 
 
 def _near_words(text: str, num: object) -> set[str]:
-    from passline.sim.brain.binding import _window
-
     start, end = getattr(num, "start"), getattr(num, "end")  # noqa: B009
-    return _window(text, start, end, before=5, after=4) - {"usd", "unit"}
+    return window(text, start, end, before=5, after=4) - {"usd", "unit"}
 
 
 def _refusal_kind(answer: str, claims: Sequence[Claim], question: str,
