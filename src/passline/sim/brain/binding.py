@@ -12,9 +12,9 @@ the id of its record; every number inside a JSON string or prose passage ("Desk 
 - **supported** when the context states the same value about the same thing (or the value is
   simple arithmetic on context numbers: a sum, a difference, a product, a share);
 - **contradicted** when the context states a *different* value about the same thing -- also
-  when the same value exists but only about something else (an order total given as one
-  item's price, "15 days" turned into "15 percent"), or the unit differs ("per kilometre"
-  where the context says "per mile");
+  when the same value exists but only about something else (the sum of a bill given as the
+  price of one of its parts, a count of weeks read as a percentage), or the unit differs
+  ("litres" where the context says "gallons");
 - **unsupported** when the context says nothing about it.
 
 Nothing here knows any dataset: the descriptors come from the request's own text and JSON
@@ -92,18 +92,18 @@ def bind_claims(answer: str, ev: Evidence, *, extra: Sequence[str] = ()) -> list
     for si, sent in enumerate(sents):
         sent_ids = [m.group().upper() for m in ID_RE.finditer(sent)]
         for m in _CONTACT_RE.finditer(sent):
-            # an e-mail address or phone number is a claim about a person: it must come
+            # contact details (e-mail, phone) are claims about a person: they must come
             # from the inputs, character for character
             ok = m.group() in ev.raw or any(m.group() in text for text in extra)
             out.append(Claim("contact", m.group(), si, "supported" if ok else "unsupported",
-                             "" if ok else f"{m.group()} is not in the context"))
+                             "" if ok else f"{m.group()} is absent from the context"))
         for m in ID_RE.finditer(sent):
             ident = m.group().upper()
             if _EXAMPLE_RE.search(sent[:m.start()][-24:]):
                 continue  # "an id like X-123" shows a format; it claims nothing
             ok = ident in ev.ids or ident in extra_ids
             out.append(Claim("id", m.group(), si, "supported" if ok else "unsupported",
-                             "" if ok else f"{m.group()} is not in the context"))
+                             "" if ok else f"{m.group()} is absent from the context"))
         found = numbers(sent)
         dates = list(ISO_DATE_RE.finditer(sent))
         marks = sorted([(n.start, n.end) for n in found] + [d.span() for d in dates])
@@ -153,13 +153,13 @@ def _bind_date(value: str, desc: set[str], si: int, ev: Evidence,
                      terms=frozenset(desc))
     if same or value in extra:
         return Claim("date", value, si, "supported", terms=frozenset(desc))
-    return Claim("date", value, si, "unsupported", f"{value} is not in the context",
+    return Claim("date", value, si, "unsupported", f"{value} is absent from the context",
                  terms=frozenset(desc))
 
 
 def _compatible(claim_unit: str | None, fact_unit: str | None) -> str:
     """"same", "loose" (a looser form of the fact's unit) or "different". A rate compares
-    both parts ("eur/mile" is not "eur/km"); a rate and its bare unit ("eur") are the same."""
+    both parts ("eur/hour" is not "eur/day"); a rate and its bare unit ("eur") are the same."""
     if claim_unit is None or fact_unit is None or claim_unit == fact_unit:
         return "same"
     c_base, _, c_per = claim_unit.partition("/")
@@ -187,7 +187,7 @@ def _bind_number(num: Number, sent: str, si: int, desc: set[str], ev: Evidence,
     def speaks_to(f: Fact) -> bool:
         """Whether fact ``f`` can support the claim: a compatible unit, or -- for a bare
         context figure (a count, a list length) and a claim with a unit -- about the same
-        thing. "3 years" is not supported by a list of 3 results."""
+        thing. "3 years" gets no support from a list of 3 results."""
         if _compatible(num.unit, f.unit) == "different":
             return False
         return not (num.unit is not None and f.unit is None) or ev.overlap(desc, f.terms) >= 1.0
@@ -199,7 +199,7 @@ def _bind_number(num: Number, sent: str, si: int, desc: set[str], ev: Evidence,
     same = [f for f in same_all if speaks_to(f)]
     other_unit = [f for f in same_all if _compatible(num.unit, f.unit) == "different"]
     if not same and other_unit:
-        # the same figure exists, but in another unit ("per km" where it is per mile)
+        # the same figure exists, but in another unit ("litres" where it is gallons)
         fact = other_unit[0]
         return Claim("number", num_text(num, sent), si, "contradicted",
                      f"{fact.value} is in {fact.unit}, not {num.unit}", num.approx,
@@ -219,7 +219,7 @@ def _bind_number(num: Number, sent: str, si: int, desc: set[str], ev: Evidence,
         fact = in_record[0] if in_record else scored_same[0][1]
         unit_fit = _compatible(num.unit, fact.unit)
         if unit_fit == "different":
-            # the same figure exists, but in another unit ("per km" where it is per mile)
+            # the same figure exists, but in another unit ("litres" where it is gallons)
             return Claim("number", num_text(num, sent), si, "contradicted",
                          f"{fact.value} is in {fact.unit}, not {num.unit}", num.approx, terms_)
         # what tells the two apart: the claim's terms that only one of them shares
@@ -249,7 +249,7 @@ def _bind_number(num: Number, sent: str, si: int, desc: set[str], ev: Evidence,
                      f"{num_text(num, sent)} where the context gives {other_fact.value}",
                      num.approx, terms_)
     return Claim("number", num_text(num, sent), si, "unsupported",
-                 f"{num_text(num, sent)} is not in the context", num.approx, terms_)
+                 f"{num_text(num, sent)} is absent from the context", num.approx, terms_)
 
 
 def num_text(num: Number, sent: str) -> str:
@@ -263,7 +263,7 @@ def _derived(num: Number, ev: Evidence, siblings: Sequence[Decimal],
              sent_ids: Sequence[str]) -> bool:
     """The claim is arithmetic on context figures (or figures the answer states next to it):
     an amount that is a sum, difference or quantity-times-price of two of them, or a sum of
-    a few; a percentage that is the ratio of two. Other units (days, hours, miles) are not
+    a few; a percentage that is the ratio of two. Other units (days, hours, metres) are not
     derived: "60 days" next to a context "30 days" is not arithmetic, it is a new claim."""
     value = num.value
     facts = _candidates(ev, "number", sent_ids)
@@ -272,7 +272,7 @@ def _derived(num: Number, ev: Evidence, siblings: Sequence[Decimal],
         half = Decimal("0.5")
         shares = {Decimal(f.value) for f in facts if f.unit == "pct"}
         if any(abs(100 - p - value) < half for p in shares):
-            return True  # "you keep 85 percent" next to a 15 percent fee
+            return True  # "you keep 70 percent" next to a 30 percent share
         for a in pool:
             for b in pool:
                 if a != b and (abs(a / b * 100 - value) < half
@@ -307,15 +307,15 @@ def _derived(num: Number, ev: Evidence, siblings: Sequence[Decimal],
 
 
 _EVENT_DATE_RE = re.compile(r"\s*(?:at|on|since|:)?\s*\d{4}-\d{2}-\d{2}")
-#: words after which a status is not asserted about now ("will be delivered", "once it is
-#: approved", "before it shipped", "if it is paid")
+#: words after which a status is not asserted about now ("will be delivered", "once a
+#: manager signs", "before it shipped", "if it is paid")
 _NOT_ASSERTED_RE = re.compile(r"\b(?:will|would|should|could|may|might|once|after|before|"
                               r"until|if|when|whether|unless|soon|expected)\b", re.I)
 
 
 def _bind_status(sent: str, si: int, ev: Evidence, sent_ids: Sequence[str]) -> list[Claim]:
     """Status words in a sentence ("issued", "pending", "paid", "shipped"), checked against
-    the status of the record they are about: the id named closest to the word, else the
+    the recorded status of the record they are about: the id named closest to the word, else the
     records whose kind the sentence names ("the refund ..."), else the only record with a
     status. Negation in the same clause flips the claim; future or conditional wording
     ("will be delivered", "once approved") asserts nothing."""

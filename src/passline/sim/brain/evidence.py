@@ -45,7 +45,7 @@ _UNIT_WORDS = {
     "hour": "hour", "minute": "minute", "week": "week", "month": "month", "year": "year",
     "mile": "mile", "km": "km", "kilometre": "km", "kilometer": "km", "ft": "ft", "foot": "ft",
     "feet": "ft", "m": "m", "metre": "m", "meter": "m", "cm": "cm", "inch": "inch", "kg": "kg",
-    "g": "g", "lb": "lb", "l": "l", "litre": "l", "liter": "l", "ml": "ml",
+    "g": "g", "lb": "lb", "l": "l", "litre": "l", "liter": "l", "ml": "ml", "gallon": "gal",
 }
 _UNIT_STEMS = {stem(w) for key in _UNIT_WORDS for w in key.split() if w.isalpha()} | {"usd"}
 _KEY_UNITS = {"usd": "usd", "eur": "eur", "gbp": "gbp", "pct": "pct", "percent": "pct",
@@ -105,7 +105,7 @@ def descriptor(text: str) -> set[str]:
 
 def _unit_after(text: str) -> str | None:
     """The unit written right after a number ("USD", "percent", "business days", "ft"), with
-    its rate part when it has one ("EUR per mile" -> "eur/mile")."""
+    its rate part when it has one ("EUR per hour" -> "eur/hour")."""
     unit = _plain_unit_after(text)
     if unit is None:
         return None
@@ -179,7 +179,7 @@ def numbers(text: str) -> list[Number]:
             value *= 1000
         before = text[max(0, m.start() - 24):m.start()]
         unit = _unit_after(text[m.end():]) or _unit_before(before)
-        if unit and unit.partition("/")[0] == "cent":  # "67 cents a mile" is 0.67 USD a mile
+        if unit and unit.partition("/")[0] == "cent":  # "80 cents per km" is 0.80 USD per km
             value /= 100
             unit = "usd" + unit[4:]
         out.append(Number(value, unit, m.start(), m.end(),

@@ -3,7 +3,7 @@
 Prompts carry <question>, <answer> (or <answer_a>/<answer_b>), <reference>, <context> and
 <rules> blocks. The critique checks that the ids, dates and numbers of a draft appear in its
 sources. The judge reads more closely (``assess``): it binds every claim to what it is about
-in the context and the reference (``binding``), so a figure that exists in the context but
+in the context, and in the reference (``binding``), so a figure that exists in the context but
 about something else, or in another unit, counts against the answer. sim-1 as a judge has two
 documented biases -- verbosity and position -- that passline's judge calibration is there to
 measure.
