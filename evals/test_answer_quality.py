@@ -2,8 +2,10 @@
 
 The judge sees the question, the answer, the run's tool calls and results (the evidence the
 answer must rest on) and, as the reference, the facts the journey expects, joined into one
-line. Its calibration against human labels (``passline judge calibrate answer-quality@1``)
-is recorded in the run manifest under "judges" and shown next to its scores.
+line. Its calibration against judge-calibration@v2 (``passline judge calibrate
+answer-quality@1``) is recorded in the run manifest under "judges" and shown next to its
+scores; while it is untrusted, its scores are informational (``untrusted_judge``, see
+docs/judges.md) and do not fail cases or the gate.
 """
 
 from __future__ import annotations

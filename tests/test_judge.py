@@ -253,6 +253,33 @@ def test_agreement_reports_accuracy_within_one_and_confusion() -> None:
     assert result.weighted_kappa > result.kappa  # near misses cost less when weighted
 
 
+def test_agreement_intervals_bracket_the_estimate_and_shrink_with_more_items() -> None:
+    from passline.judge._agreement import agreement_intervals
+
+    rng = random.Random(3)
+    human = [rng.randrange(5) for _ in range(400)]
+    judge_ = [min(4, max(0, h + rng.choice((-1, 0, 0, 1)))) for h in human]
+    small = agreement(human[:40], judge_[:40], [1, 2, 3, 4, 5])
+    large = agreement(human, judge_, [1, 2, 3, 4, 5])
+    for result in (small, large):
+        for name in ("accuracy", "kappa", "weighted_kappa"):
+            low, high = result.intervals[name]
+            assert low <= getattr(result, name) <= high
+    narrow, wide = (r.intervals["kappa"][1] - r.intervals["kappa"][0] for r in (large, small))
+    assert narrow < wide / 2  # ~1/sqrt(n): 10x the items, ~3x narrower
+    # the same data resampled with the same seed gives the same interval
+    assert agreement_intervals(human, judge_, 5) == agreement_intervals(human, judge_, 5)
+    # one label throughout: kappa is undefined, so is its interval
+    assert agreement([2, 2, 2], [2, 2, 2], [1, 2, 3]).intervals["kappa"] is None
+
+
+def test_cli_and_library_default_to_the_same_calibration_set() -> None:
+    from passline.cli.judge import DEFAULT_DATASET as CLI_DEFAULT
+    from passline.judge._calibrate import DEFAULT_DATASET
+
+    assert CLI_DEFAULT == DEFAULT_DATASET == "judge-calibration@v2"
+
+
 # ---------------------------------------------------------------- calibration
 
 
@@ -286,8 +313,8 @@ def test_calibrate_measures_agreement_and_biases_and_stores_atomically(
 def _calibration_root(tmp_path: Path, n: int) -> Path:
     from passline.golden import lock
 
-    src = REPO / "golden" / "judge-calibration" / "v1"
-    dst = tmp_path / "golden" / "judge-calibration" / "v1"
+    src = REPO / "golden" / "judge-calibration" / "v2"
+    dst = tmp_path / "golden" / "judge-calibration" / "v2"
     dst.mkdir(parents=True)
     lines = (src / "data.jsonl").read_text(encoding="utf-8").splitlines()[:n]
     (dst / "data.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -307,15 +334,20 @@ def test_calibrate_cli_prints_the_table_and_marks_untrusted(
     judge_cli.register(parser.add_subparsers())
     args = parser.parse_args(["judge", "calibrate", "answer-quality@1", "--model", "sim-2",
                               "--root", str(root), "--min-kappa", "0.99",
-                              "--fail-untrusted"])
+                              "--fail-untrusted", "--by-tag", "origin"])
     code = args.func(args)
     out = capsys.readouterr().out
     for text in ("Cohen's kappa", "quadratic-weighted kappa", "confusion matrix",
-                 "position-bias rate", "verbosity", "untrusted"):
+                 "position-bias rate", "verbosity", "untrusted", "95% CI", "11 reference",
+                 "agreement by tag", "origin:v1"):
         assert text in out
     assert code == 1  # --fail-untrusted with an unreachable threshold
     stored = load_calibration("answer-quality@1", "sim-2", root)
     assert stored["n_items"] == 11 and stored["trusted"] is False
+    assert stored["dataset"] == "judge-calibration@v2"
+    assert stored["label_sources"]["kinds"] == {"reference": 11}
+    low, high = stored["agreement"]["ci"]["accuracy"]
+    assert low <= stored["agreement"]["accuracy"] <= high
     args = parser.parse_args(["judge", "list", "--root", str(root), "--json"])
     assert args.func(args) == 0
     listed = {r["rubric"]: r for r in json.loads(capsys.readouterr().out)}
@@ -344,7 +376,10 @@ def test_scorer_outside_a_session_judges_on_the_spot(
                      [scorer])
     assert good.name == "judge:answer-quality@1" and good.passed
     assert good.value == pytest.approx((good.details["score"] - 1) / 4)
-    assert good.explanation.startswith(f"{good.details['score']:g}/5: ")
+    # never calibrated, so under the default untrusted_judge = "inform" it only informs
+    assert good.explanation.startswith("[informational: untrusted judge, never calibrated; "
+                                       f"untrusted_judge = inform] {good.details['score']:g}/5: ")
+    assert good.details["advisory"] is True and good.details["untrusted_judge"] == "inform"
     assert {"rationale", "score", "samples", "judge_cost_usd", "judge_tokens", "rubric",
             "trusted"} <= set(good.details)
     assert good.details["calibration"] == "uncalibrated" and good.details["trusted"] is None

@@ -20,6 +20,7 @@ from passline.errors import ConfigError
 
 CACHE_MODES = ("off", "rw", "replay")
 CAPTURE_MODES = ("on", "off")
+UNTRUSTED_JUDGE_MODES = ("inform", "gate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +31,9 @@ class Settings:
     prompts: str = "v2"
     judge_model: str = ""  # empty: same as ``model``
     judge_min_kappa: float = 0.6  # a rubric calibrated below this is marked untrusted
+    # what an untrusted (or never calibrated) judge's scores do: "inform" -- shown, never
+    # failing a case, must-pass or the gate by themselves; "gate" -- they count like any score
+    untrusted_judge: str = "inform"
     temperature: float = 0.0
     seed: int = 0
     trials: int = 1
@@ -72,6 +76,13 @@ class Settings:
             raise ConfigError(
                 f"capture {self.capture!r} ({self.sources.get('capture', 'default')}) is not one "
                 f"of {', '.join(CAPTURE_MODES)}")
+        if self.untrusted_judge not in UNTRUSTED_JUDGE_MODES:
+            raise ConfigError(
+                f"untrusted_judge {self.untrusted_judge!r} "
+                f"({self.sources.get('untrusted_judge', 'default')}) is not one of "
+                f"{', '.join(UNTRUSTED_JUDGE_MODES)}: \"inform\" shows an untrusted judge's "
+                "scores without letting them fail cases or the gate, \"gate\" lets them"
+            )
         for name in ("concurrency", "trials"):
             if getattr(self, name) < 1:
                 raise ConfigError(

@@ -101,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _calibrate_judge(console: Any, root: Path) -> None:
-    """Measure the judge against the human labels first, so the reports can say how far
-    its scores can be trusted (stored under .passline/judges/, reused by the eval run)."""
+    """Measure the judge against the calibration set's labels first, so the reports can say
+    how far its scores can be trusted (stored under .passline/judges/, reused by the eval
+    run)."""
     import asyncio
 
     from passline.judge import calibrate, load_rubric, save_calibration
@@ -123,9 +124,19 @@ def _calibrate_judge(console: Any, root: Path) -> None:
     result = asyncio.run(go())
     save_calibration(result, root=root)
     kappa = result.kappa if result.kappa is not None else float("nan")
-    console.print(f"judge answer-quality@1 on {model}: calibrated against {result.n_items} "
-                  f"human labels: Cohen's kappa {kappa:.2f} -> "
-                  f"{'trusted' if result.trusted else 'untrusted (shown as such in reports)'}\n")
+    kinds = (result.label_sources or {}).get("kinds") or {}
+    who = " and ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or str(result.n_items)
+    ci = (result.agreement.get("ci") or {}).get("kappa")
+    interval = f" (95% CI {ci[0]:.2f}..{ci[1]:.2f})" if ci else ""
+    if result.trusted:
+        role = "trusted"
+    elif settings.untrusted_judge == "gate":
+        role = "untrusted, but untrusted_judge = \"gate\": its scores still fail cases"
+    else:
+        role = ("untrusted: its scores are shown but do not fail cases or the gate "
+                "(untrusted_judge = \"inform\")")
+    console.print(f"judge answer-quality@1 on {model}: calibrated against {who} labels of "
+                  f"{result.dataset}: Cohen's kappa {kappa:.2f}{interval} -> {role}\n")
 
 
 def _session_runs(run_root: Path) -> dict[str, Path]:

@@ -1,4 +1,4 @@
-"""``passline judge``: list rubrics, show one, and calibrate a judge against human labels."""
+"""``passline judge``: list rubrics, show one, and calibrate a judge against labelled answers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from typing import Any
 from passline.cli._output import add_output_flags, examples
 from passline.errors import ExitCode
 
+#: the calibration set `passline judge calibrate` and the demo use (kept in step with
+#: passline.judge._calibrate.DEFAULT_DATASET; a test checks they agree)
+DEFAULT_DATASET = "judge-calibration@v2"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("judge", help="LLM judges: rubrics and their calibration",
@@ -21,20 +25,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     jsub = p.add_subparsers(dest="judge_command", metavar="ACTION", required=True)
 
     c = jsub.add_parser("calibrate", help="judge every calibration item; print agreement with "
-                        "the human labels, position and verbosity bias; store the result",
+                        "its labels (with bootstrap intervals), position and verbosity bias; "
+                        "store the result",
                         **examples("passline judge calibrate answer-quality@1",
                                    "passline judge calibrate answer-quality@1 --model gpt-4o "
                                    "--fail-untrusted --json"))
     c.add_argument("rubric", metavar="RUBRIC", help="e.g. answer-quality@1")
     c.add_argument("--model", default=None,
                    help="judge model (default: settings judge_model, else model)")
-    c.add_argument("--dataset", default="judge-calibration@v1",
-                   help="calibration dataset ref (default judge-calibration@v1)")
+    c.add_argument("--dataset", default=DEFAULT_DATASET,
+                   help=f"calibration dataset ref (default {DEFAULT_DATASET})")
     c.add_argument("--limit", type=int, default=None, help="only the first N items")
     c.add_argument("--rules", default=None, metavar="FILE",
                    help="a rules file shown to the judge with every item")
     c.add_argument("--min-kappa", type=float, default=None,
                    help="trust threshold (default: settings judge_min_kappa)")
+    c.add_argument("--by-tag", action="append", default=[], metavar="PREFIX",
+                   help="also report agreement per value of this tag prefix (e.g. origin, "
+                        "domain, design); repeatable")
     c.add_argument("--no-pairs", action="store_true", help="skip the position-bias check")
     c.add_argument("--no-verbosity", action="store_true", help="skip the verbosity check")
     c.add_argument("--no-store", action="store_true",
@@ -80,7 +88,8 @@ def calibrate_cmd(args: argparse.Namespace) -> int:
         try:
             return await calibrate(rubric, client=client, model=model, dataset=args.dataset,
                                    items=items, rules=rules, min_kappa=args.min_kappa,
-                                   pairs=not args.no_pairs, verbosity=not args.no_verbosity)
+                                   pairs=not args.no_pairs, verbosity=not args.no_verbosity,
+                                   by_tag=args.by_tag)
         finally:
             await client.aclose()
 
@@ -105,19 +114,27 @@ def print_report(data: dict[str, Any], path: Path | None) -> None:
     agree = data["agreement"]
     console.rule(f"judge calibration: {data['rubric']} judged by {data['model']} on "
                  f"{data['dataset']}")
-    summary = Table("metric", "value", title="agreement with human labels")
+    ci = agree.get("ci") or {}
+    level = f"{ci.get('confidence', 0.95):.0%} CI"
+    summary = Table("metric", "value", title="agreement with the calibration labels")
     summary.add_row("items", f"{data['n_items']} ({data['n_errors']} judge errors)")
-    summary.add_row("accuracy (exact)", _pct(agree.get("accuracy")))
+    summary.add_row("labels", label_text(data.get("label_sources")))
+    summary.add_row("accuracy (exact)", _pct(agree.get("accuracy"))
+                    + _interval(ci.get("accuracy"), level, pct=True))
     summary.add_row("accuracy (within one level)", _pct(agree.get("within_one")))
-    summary.add_row("Cohen's kappa", _num(agree.get("kappa")))
-    summary.add_row("quadratic-weighted kappa", _num(agree.get("weighted_kappa")))
-    summary.add_row("mean bias (judge - human, levels)", _num(agree.get("mean_bias"), signed=True))
+    summary.add_row("Cohen's kappa", _num(agree.get("kappa"))
+                    + _interval(ci.get("kappa"), level))
+    summary.add_row("quadratic-weighted kappa", _num(agree.get("weighted_kappa"))
+                    + _interval(ci.get("weighted_kappa"), level))
+    summary.add_row("mean bias (judge - label, levels)",
+                    _num(agree.get("mean_bias"), signed=True))
     pw = data.get("pairwise") or {}
     if pw.get("n"):
         summary.add_row("position-bias rate (pairwise, swapped)",
                         f"{_pct(pw.get('position_bias_rate'))} of {pw['n'] - pw.get('errors', 0)}"
                         " pairs flipped")
-        summary.add_row("pairwise agreement with humans", _pct(pw.get("agreement_with_human")))
+        summary.add_row("pairwise agreement with the labels",
+                        _pct(pw.get("agreement_with_human")))
     vb = data.get("verbosity") or {}
     if vb.get("n"):
         summary.add_row("verbosity: mean change when padded",
@@ -128,12 +145,14 @@ def print_report(data: dict[str, Any], path: Path | None) -> None:
                                   f"({usage.get('calls', 0)} calls, "
                                   f"{usage.get('cached_calls', 0)} cached)")
     console.print(summary)
+    if ci.get("method"):
+        console.print(f"[dim]intervals ({level}): {ci['method']}[/]")
 
     conf = agree.get("confusion") or {}
     labels = [str(x) for x in conf.get("labels", [])]
     matrix = conf.get("matrix") or []
-    table = Table(title="confusion matrix (rows: human, columns: judge)")
-    table.add_column("human \\ judge", style="bold")
+    table = Table(title="confusion matrix (rows: label, columns: judge)")
+    table.add_column("label \\ judge", style="bold")
     for label in labels:
         table.add_column(label, justify="right")
     for label, row in zip(labels, matrix, strict=False):
@@ -141,6 +160,18 @@ def print_report(data: dict[str, Any], path: Path | None) -> None:
                  (str(n) if n else "[dim]0[/]") for i, n in enumerate(row)]
         table.add_row(label, *cells)
     console.print(table)
+
+    by_tag = data.get("agreement_by_tag") or {}
+    if by_tag:
+        sliced = Table("tag", "items", "accuracy", "Cohen's kappa", "weighted kappa",
+                       title=f"agreement by tag ({level} in brackets)")
+        for tag, a in by_tag.items():
+            tci = a.get("ci") or {}
+            sliced.add_row(tag, str(a.get("n")), _pct(a.get("accuracy")),
+                           _num(a.get("kappa")) + _interval(tci.get("kappa"), ""),
+                           _num(a.get("weighted_kappa"))
+                           + _interval(tci.get("weighted_kappa"), ""))
+        console.print(sliced)
 
     errors = [it for it in data.get("items", []) if it.get("error")]
     for item in errors[:5]:
@@ -207,6 +238,26 @@ def show_cmd(args: argparse.Namespace) -> int:
     print("\nverdict schema:")
     print(json.dumps(rubric.schema, indent=1))
     return 0
+
+
+def label_text(sources: dict[str, Any] | None) -> str:
+    """Who made the labels, e.g. "170 reference (AI coding agent ...)"; "unrecorded" counts
+    rows that do not say."""
+    if not sources or not sources.get("kinds"):
+        return "provenance not recorded"
+    kinds = ", ".join(f"{n} of unrecorded provenance" if kind == "unrecorded" else f"{n} {kind}"
+                      for kind, n in sorted(sources["kinds"].items()))
+    who = "; ".join(str(w) for w in sources.get("labellers") or [])
+    return kinds + (f" ({who})" if who else "")
+
+
+def _interval(bounds: Any, level: str, *, pct: bool = False) -> str:
+    """" (95% CI 0.14..0.33)", or "" when there is no interval."""
+    if not bounds or bounds[0] is None:
+        return ""
+    lo, hi = bounds
+    shown = f"{lo:.1%}..{hi:.1%}" if pct else f"{lo:.2f}..{hi:.2f}"
+    return f" ({level} {shown})" if level else f" ({shown})"
 
 
 def _pct(x: float | None) -> str:

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from passline.golden._labels import check_label_fields
+
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ROW_KEYS = ("id", "input", "expected", "tags", "metadata")
 INPUT_KEYS = ("message", "user_id", "history")  # conventions, not a closed list
@@ -156,6 +158,7 @@ def _check_expected(exp: Any, known_tools: set[str] | None) -> list[str]:
                        f"({', '.join(RUN_STATUSES)}), got {json.dumps(status)}")
     if "answer" in exp and not isinstance(exp["answer"], str):
         out.append("expected.answer must be a string")
+    out += check_label_fields(exp)  # calibration rows: who made the label, and why
     return out
 
 

@@ -2,7 +2,7 @@
 
 Rubrics are versioned prompt templates with a verdict schema (``load_rubric``); ``judge``
 grades one answer (with self-consistency over ``n`` samples), ``pairwise`` compares two in
-both orders, ``calibrate`` measures a judge against human labels, and ``judge_scorer`` plugs a
+both orders, ``calibrate`` measures a judge against a labelled set, and ``judge_scorer`` plugs a
 judge into an eval as an ordinary scorer. See docs/judges.md.
 
 >>> from passline.judge import judge_scorer

@@ -1,17 +1,20 @@
-"""Calibration: how far a judge can be trusted, measured against human labels.
+"""Calibration: how far a judge can be trusted, measured against a calibration set's labels.
 
 ``calibrate`` runs a rubric's judge on every item of a calibration dataset (concurrently),
-compares its verdicts with the human labels (accuracy, within-one, Cohen's kappa and
-quadratic-weighted kappa, confusion matrix), measures position bias (pairwise with swapped
-positions on pairs of answers to the same question) and verbosity bias (each answer judged
-again padded with content-free filler), and stores the result atomically in
+compares its verdicts with the labels (accuracy, within-one, Cohen's kappa and
+quadratic-weighted kappa with bootstrap intervals, confusion matrix), measures position bias
+(pairwise with swapped positions on pairs of answers to the same question) and verbosity
+bias (each answer judged again padded with content-free filler), and stores the result
+atomically in
 ``.passline/judges/<rubric>@<v>__<model>.json``. A judge whose kappa is below
 ``judge_min_kappa`` (or that fails on more than 5% of items) is marked untrusted.
 
 A calibration row is a golden row: ``input.message`` is the question; ``expected`` holds
 ``x_answer`` (the answer judged), ``answer`` (optional reference), ``x_context`` (optional),
-the human labels (``x_score``, ``x_groundedness``: each rubric names its field) and
-``x_rationale``; ``metadata.group`` ties answers to the same question together.
+the labels (``x_score``, ``x_groundedness``: each rubric names its field), ``x_label_reason``
+(``x_rationale`` in older sets) and ``x_label_source`` (who or what made the labels; the report
+says how many labels are human, reference or of unrecorded provenance); ``metadata.group``
+ties answers to the same question together.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 from passline._atomic import atomic_write_json
 from passline._types import Case, Usage
 from passline.errors import ConfigError, ModelError, RecordError
+from passline.golden._labels import LABEL_SOURCE_KEY, label_source_summary
 from passline.judge._agreement import agreement
 from passline.judge._judge import Judgement, judge, judge_model
 from passline.judge._pairwise import PairwiseResult, pairwise, position_bias_rate
@@ -37,7 +41,7 @@ from passline.judge._rubric import Rubric, load_rubric
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-DEFAULT_DATASET = "judge-calibration@v1"
+DEFAULT_DATASET = "judge-calibration@v2"
 JUDGES_DIR = Path(".passline") / "judges"
 MAX_ERROR_RATE = 0.05
 #: content-free padding for the verbosity check: no ids, numbers or domain words, so a fair
@@ -51,7 +55,7 @@ FILLER = ("Thank you for reaching out to us today. We truly appreciate your pati
 
 @dataclasses.dataclass(frozen=True)
 class CalibrationItem:
-    """One human-labelled answer."""
+    """One labelled answer (``human`` is the label, whoever made it: see ``label_source``)."""
 
     id: str
     question: str
@@ -62,6 +66,7 @@ class CalibrationItem:
     rationale: str = ""
     group: str = ""
     tags: tuple[str, ...] = ()
+    label_source: Mapping[str, Any] | None = None
 
     @classmethod
     def from_case(cls, case: Case, field: str) -> CalibrationItem:
@@ -70,15 +75,16 @@ class CalibrationItem:
             raise ConfigError(f"calibration case {case.ref} has no expected.x_answer (the "
                               "answer the judge grades); see docs/judges.md")
         if field not in exp:
-            raise ConfigError(f"calibration case {case.ref} has no human label "
-                              f"expected.{field}; label every item for this rubric")
+            raise ConfigError(f"calibration case {case.ref} has no label expected.{field}; "
+                              "label every item for this rubric")
         context = exp.get("x_context")
         if context is not None and not isinstance(context, str):
             context = json.dumps(context, ensure_ascii=False)
         return cls(id=case.id, question=str(case.input["message"]), answer=str(exp["x_answer"]),
                    human=exp[field], reference=exp.get("answer"), context=context,
-                   rationale=str(exp.get("x_rationale", "")),
-                   group=str(case.metadata.get("group", "")), tags=tuple(case.tags))
+                   rationale=str(exp.get("x_label_reason", exp.get("x_rationale", ""))),
+                   group=str(case.metadata.get("group", "")), tags=tuple(case.tags),
+                   label_source=exp.get(LABEL_SOURCE_KEY))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +105,8 @@ class CalibrationReport:
     usage: Usage
     items: list[dict[str, Any]]
     created: str = ""
+    label_sources: dict[str, Any] = dataclasses.field(default_factory=dict)
+    agreement_by_tag: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def kappa(self) -> float | None:
@@ -111,7 +119,8 @@ class CalibrationReport:
                 "agreement": self.agreement, "pairwise": self.pairwise,
                 "verbosity": self.verbosity, "min_kappa": self.min_kappa,
                 "trusted": self.trusted, "judge_usage": self.usage.to_dict(),
-                "items": self.items}
+                "label_sources": self.label_sources,
+                "agreement_by_tag": self.agreement_by_tag, "items": self.items}
 
 
 def load_items(rubric: Rubric, dataset: str = DEFAULT_DATASET, *,
@@ -121,7 +130,7 @@ def load_items(rubric: Rubric, dataset: str = DEFAULT_DATASET, *,
 
     if not rubric.calibration_field:
         raise ConfigError(f"rubric {rubric.key} names no calibration_field in its .md front "
-                          "matter, so no human label can be matched to its verdicts")
+                          "matter, so no label can be matched to its verdicts")
     cases = load_cases(dataset, root=project_root(root))
     return [CalibrationItem.from_case(c, rubric.calibration_field) for c in cases]
 
@@ -130,8 +139,11 @@ async def calibrate(rubric: str | Rubric, *, client: Any, model: str | None = No
                     dataset: str = DEFAULT_DATASET, items: Sequence[CalibrationItem] | None = None,
                     root: str | Path | None = None, rules: str | None = None,
                     min_kappa: float | None = None, pairs: bool = True,
-                    verbosity: bool = True) -> CalibrationReport:
+                    verbosity: bool = True, by_tag: Sequence[str] = ()) -> CalibrationReport:
     """Judge every calibration item (concurrently) and measure agreement and biases.
+
+    ``by_tag``: tag prefixes (e.g. ``"origin"``) to break agreement down by; each value of
+    the tag gets its own accuracy and kappa (with intervals) under ``agreement_by_tag``.
 
     >>> report = await calibrate("answer-quality@1", client=client, model="sim-2")  # doctest: +SKIP
     >>> report.agreement["kappa"], report.trusted                                  # doctest: +SKIP
@@ -142,7 +154,7 @@ async def calibrate(rubric: str | Rubric, *, client: Any, model: str | None = No
     if not items:
         raise ConfigError(f"calibration set {dataset} has no items for {rubric.key}")
     for item in items:
-        rubric.level_index(item.human)  # a human label outside the rubric's levels: fail now
+        rubric.level_index(item.human)  # a label outside the rubric's levels: fail now
     min_kappa = client.settings.judge_min_kappa if min_kappa is None else min_kappa
 
     async def one(item: CalibrationItem, answer: str) -> Judgement | str:
@@ -195,12 +207,33 @@ async def calibrate(rubric: str | Rubric, *, client: Any, model: str | None = No
         pairwise=_pairwise_summary(rubric, pair_list, compared),
         verbosity=_verbosity_summary(rubric, plain, padded), min_kappa=min_kappa,
         trusted=bool(trusted), usage=usage, items=rows,
-        created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())
+        created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        label_sources=label_source_summary([item.label_source for item in items]),
+        agreement_by_tag=_by_tag(rubric, rows, by_tag))
+
+
+def _by_tag(rubric: Rubric, rows: Sequence[Mapping[str, Any]], prefixes: Sequence[str]
+            ) -> dict[str, Any]:
+    """Agreement per value of each tag prefix (``origin:v1``, ``origin:v2`` ...)."""
+    out: dict[str, Any] = {}
+    for prefix in prefixes:
+        head = prefix.rstrip(":") + ":"
+        groups: dict[str, list[Mapping[str, Any]]] = {}
+        for row in rows:
+            for tag in row["tags"]:
+                if tag.startswith(head):
+                    groups.setdefault(tag, []).append(row)
+        for tag in sorted(groups):
+            judged = [r for r in groups[tag] if r.get("judge") is not None]
+            out[tag] = agreement([rubric.level_index(r["human"]) for r in judged],
+                                 [rubric.level_index(r["judge"]) for r in judged],
+                                 list(rubric.levels)).to_dict()
+    return out
 
 
 def derive_pairs(rubric: Rubric, items: Sequence[CalibrationItem]
                  ) -> list[tuple[CalibrationItem, CalibrationItem]]:
-    """Pairs of answers to the same question (``metadata.group``) that humans rank
+    """Pairs of answers to the same question (``metadata.group``) that the labels rank
     differently: the group's best answer against each worse one. The better answer sits in
     position A for every other pair, so neither position is favoured by construction."""
     groups: dict[str, list[CalibrationItem]] = {}
@@ -234,7 +267,7 @@ def _pairwise_summary(rubric: Rubric, pairs: Sequence[tuple[CalibrationItem, Cal
             if isinstance(r, PairwiseResult) and r.ok]
     if not pairs:
         return {"n": 0}
-    # the human-preferred answer is whichever of the pair has the higher human level
+    # the preferred answer is whichever of the pair has the higher label
     correct = 0
     for (a, b), r in done:
         preferred = "A" if rubric.level_index(a.human) > rubric.level_index(b.human) else "B"
@@ -327,6 +360,9 @@ def summary(data: Mapping[str, Any] | None, rubric: str, model: str) -> dict[str
             "n_errors": data.get("n_errors"), "accuracy": agree.get("accuracy"),
             "within_one": agree.get("within_one"), "kappa": agree.get("kappa"),
             "weighted_kappa": agree.get("weighted_kappa"),
+            "kappa_ci": (agree.get("ci") or {}).get("kappa"),
+            "weighted_kappa_ci": (agree.get("ci") or {}).get("weighted_kappa"),
+            "label_kinds": (data.get("label_sources") or {}).get("kinds"),
             "min_kappa": data.get("min_kappa"),
             "position_bias_rate": (data.get("pairwise") or {}).get("position_bias_rate"),
             "verbosity_mean_increase": (data.get("verbosity") or {}).get("mean_increase")}

@@ -44,7 +44,7 @@ class Rubric:
     reference: str  # "required" | "optional" | "none"
     description: str = ""
     pass_level: Any = None  # the default pass threshold: a score or a label
-    calibration_field: str = ""  # the case.expected key holding the human label
+    calibration_field: str = ""  # the case.expected key holding the calibration label
     path: str = ""
 
     @property

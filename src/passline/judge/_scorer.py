@@ -24,7 +24,9 @@ from passline._types import AgentRun, Case, RunStatus, Score, ToolCall
 from passline.errors import ConfigError, PasslineError, RecordError, ScorerError
 from passline.judge._calibrate import load_calibration, summary
 from passline.judge._judge import Judgement, judge, judge_model
+from passline.judge._policy import judge_gates, trust_note
 from passline.judge._rubric import Rubric, load_rubric
+from passline.scoring._base import ADVISORY
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,12 @@ class JudgeScorer:
         if judgement.flagged:
             explanation += f" [judge samples disagree: {list(judgement.samples)}]"
         calib = self.calibration_summary(judgement.model)
+        mode = self._untrusted_mode()
+        gates = judge_gates(calib, mode)
+        if not gates:
+            # shown, never deciding: the case's outcome and the gate ignore this score
+            explanation = (f"[informational: untrusted judge, {trust_note(calib)}; "
+                           f"untrusted_judge = {mode}] {explanation}")
         return Score(self.__name__, float(judgement.value or 0.0), bool(passed), explanation,
                      details={"rationale": judgement.rationale, "score": judgement.verdict,
                               "samples": list(judgement.samples), "spread": judgement.spread,
@@ -171,7 +179,16 @@ class JudgeScorer:
                               "judge_tokens": judgement.usage.total_tokens,
                               "judge_model": judgement.model, "rubric": rubric.key,
                               "threshold": self.threshold, "trusted": calib.get("trusted"),
-                              "calibration": calib.get("status")})
+                              "calibration": calib.get("status"), "untrusted_judge": mode,
+                              ADVISORY: not gates})
+
+    def _untrusted_mode(self) -> str:
+        """The ``untrusted_judge`` setting of the session (or of the project outside one)."""
+        from passline.runner import current_runner
+
+        runner = current_runner()
+        settings = runner.settings if runner is not None else (self._settings or _settings())
+        return str(getattr(settings, "untrusted_judge", "inform"))
 
     def _obtain(self, inputs: Mapping[str, Any], case: Case) -> Judgement:
         from passline.runner import current_runner
@@ -225,7 +242,11 @@ class JudgeScorer:
                 self._calibration[model] = {"rubric": self.rubric.key, "model": model,
                                             "status": "unreadable", "trusted": None,
                                             "error": str(exc)}
-        return dict(self._calibration[model])
+        out = dict(self._calibration[model])
+        mode = self._untrusted_mode()
+        # what its scores may decide, so manifests and reports can say it next to them
+        out.update(untrusted_judge=mode, gates=judge_gates(out, mode))
+        return out
 
 
 def judge_scorer(rubric: str | Rubric = "answer-quality@1", *, threshold: Any = None,

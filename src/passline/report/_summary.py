@@ -9,6 +9,7 @@ from typing import Any
 
 from passline.compare import Comparison, Verdict
 from passline.report import _format as fmt
+from passline.report._judges import policy_text
 from passline.report._sides import ReportSide
 from passline.report._view import case_reason, metric_row
 
@@ -229,16 +230,19 @@ def judge_lines(base: ReportSide, cand: ReportSide) -> list[str]:
             measured += f" (trusted from {floor:.2f})"
         if fmt.finite(labels):
             measured += f" on {int(labels or 0):,} labels"
+        # what its scores decided (untrusted_judge policy) and the judged metric per side
+        policy = policy_text(base, cand, str(rubric), j, md)
         if j.get("trusted") is True:
-            out.append(f"- ✓ {who}: trusted — {measured}")
+            out.append(f"- ✓ {who}: trusted — {measured}{policy}")
         elif j.get("trusted") is False:
-            out.append(f"- ⚠️ {who}: **untrusted** — {measured}; read its scores with care")
+            out.append(f"- ⚠️ {who}: **untrusted** — {measured}{policy}")
         elif j.get("status") in (None, "uncalibrated"):
-            out.append(f"- ⚠️ {who}: **not calibrated**: how far its scores agree with people "
-                       f"is unknown (`passline judge calibrate {md(rubric, 80)}`)")
+            out.append(f"- ⚠️ {who}: **not calibrated**: how far its scores agree with labelled "
+                       f"answers is unknown (`passline judge calibrate {md(rubric, 80)}`)"
+                       f"{policy}")
         else:
             out.append(f"- ⚠️ {who}: **calibration {md(j.get('status'), 40)}** "
-                       f"({md(j.get('error') or 'no details', 200)}); read its scores with care")
+                       f"({md(j.get('error') or 'no details', 200)}){policy}")
     return [*out, ""]
 
 

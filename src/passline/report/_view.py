@@ -11,6 +11,7 @@ from typing import Any
 
 from passline.compare import CaseChange, Comparison, MetricResult, Verdict
 from passline.report import _format as fmt
+from passline.report._judges import role_text, trust_text
 from passline.report._sides import CaseKey, ReportSide
 
 MAX_LISTED_CHANGES = 100  # per list in the summary sections; the case view holds them all
@@ -116,11 +117,14 @@ def _judges(base: ReportSide, cand: ReportSide) -> list[dict[str, Any]]:
                 return f"{v:.2f}" if fmt.finite(v) else "—"
 
             bias = j.get("position_bias_rate")
+            n = j.get("n", j.get("n_items"))
             rows.append({"rubric": str(rubric), "side": side.role, "accuracy": num("accuracy"),
                          "kappa": num("kappa"), "weighted_kappa": num("weighted_kappa"),
-                         "n": fmt.integer(j.get("n")) if fmt.finite(j.get("n")) else "—",
+                         "n": fmt.integer(n) if fmt.finite(n) else "—",
                          "position_bias": fmt.pct(bias) if fmt.finite(bias) else "—",
-                         "trusted": bool(j.get("trusted"))})
+                         "trusted": bool(j.get("trusted")),
+                         # untrusted-judge policy: what its scores did (docs/judges.md)
+                         "role": role_text(j), "trust": trust_text(j)})
     return rows
 
 

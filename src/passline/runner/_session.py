@@ -229,6 +229,9 @@ class EvalSession:
     def verdict(param: Param, scores: Sequence[Score], run: AgentRun | None = None
                 ) -> tuple[bool, str]:
         """Whether the scores pass this eval, and a readable report of why not."""
+        from passline.scoring import score_may_fail
+
+        scores = [s for s in scores if score_may_fail(s)]  # advisory scores inform only
         if not scores:
             return True, ""
         failed = [s for s in scores if not s.passed]
@@ -247,8 +250,10 @@ class EvalSession:
     def row(self, nodeid: str, param: Param, run: AgentRun | None, scores: Sequence[Score],
             status: str, error: str | None) -> dict[str, Any]:
         case, job = param.job.case, param.job
+        from passline.scoring import score_may_fail
+
         usage = run.usage if run else None
-        values = [s.value for s in scores]
+        values = [s.value for s in scores if score_may_fail(s)]  # advisory: shown, not gated
         score = statistics.fmean(values) if values else (1.0 if status == "pass" else 0.0)
         calls = self.runner.take_calls(job) if self._runner is not None else None
         row: dict[str, Any] = {}

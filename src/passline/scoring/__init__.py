@@ -16,6 +16,7 @@ from passline.scoring._base import (
     evaluate,
     is_applicable,
     not_applicable,
+    score_may_fail,
     scorer,
 )
 from passline.scoring._combine import all_of, mean_of
@@ -45,6 +46,7 @@ __all__ = [
     "normalize_fact_text",
     "not_applicable",
     "required_facts",
+    "score_may_fail",
     "scorer",
     "status_is",
     "tool_call_match",

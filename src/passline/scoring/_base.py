@@ -18,6 +18,10 @@ from passline._types import AgentRun, Case, Score
 from passline.errors import ScorerError
 
 NOT_APPLICABLE = "applicable"  # details key: False marks a score that did not apply
+#: details key: True marks an *advisory* score -- reported, but never failing its case (and
+#: so never failing a must-pass case or the gate) and left out of the case's gated score.
+#: The judge scorer sets it for a judge that is not trusted (docs/judges.md, untrusted_judge).
+ADVISORY = "advisory"
 
 
 class Scorer(Protocol):
@@ -49,6 +53,17 @@ def not_applicable(name: str, why: str) -> Score:
 def is_applicable(score: Score) -> bool:
     """False for scores made by :func:`not_applicable`."""
     return score.details.get(NOT_APPLICABLE, True) is not False
+
+
+def score_may_fail(score: Score) -> bool:
+    """Whether ``score`` may fail its case: every score except an advisory one (see
+    :data:`ADVISORY`). The one place the outcome of a case asks this.
+
+    >>> score_may_fail(Score("judge:answer-quality@1", 0.25, False, "2/5",
+    ...                      details={"advisory": True}))
+    False
+    """
+    return score.details.get(ADVISORY) is not True
 
 
 def _where(fn: Callable[..., Any]) -> str:

@@ -1,10 +1,12 @@
 """Critique and judge rules: grounding, coverage and rule checks over tagged prompts.
 
 Prompts carry <question>, <answer> (or <answer_a>/<answer_b>), <reference>, <context> and
-<rules> blocks. Claims are ids, dates and numbers; a claim is supported when the reference,
-context, question or rules state it (numbers compared normalised, list lengths count).
-sim-1 as a judge has two documented biases -- verbosity and position -- that passline's
-judge calibration is there to measure.
+<rules> blocks. The critique checks that the ids, dates and numbers of a draft appear in its
+sources. The judge reads more closely (``assess``): it binds every claim to what it is about
+in the context, and in the reference (``binding``), so a figure that exists in the context but
+about something else, or in another unit, counts against the answer. sim-1 as a judge has two
+documented biases -- verbosity and position -- that passline's judge calibration is there to
+measure.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from passline.sim.brain.assess import Assessment, assess
 from passline.sim.brain.conversation import Conversation
 from passline.sim.brain.profiles import Profile
 from passline.sim.brain.rules import follows_injection, rule_violations
@@ -30,6 +33,22 @@ from passline.sim.brain.validate import resolve_ref
 
 #: A judge answer of more words than this counts as verbose (sim-1's verbosity bias).
 VERBOSE_WORDS = 60
+#: One level of a 1-5 scale on the 0..1 quality scale (sim-1's verbosity bias adds one).
+LEVEL_STEP = 0.25
+
+
+def _level_step(props: dict[str, Any]) -> float:
+    """One level of the verdict's scale on 0..1: 1/(max-min) for a score, 1/(labels-1) for a
+    label (a shade over, so rounding lands on the next level)."""
+    for sub in props.values():
+        if not isinstance(sub, dict):
+            continue
+        if sub.get("enum") and len(sub["enum"]) > 1:
+            return 1.0 / (len(sub["enum"]) - 1) + 0.01
+        lo, hi = sub.get("minimum"), sub.get("maximum")
+        if isinstance(lo, int | float) and isinstance(hi, int | float) and hi > lo:
+            return 1.0 / (hi - lo)
+    return LEVEL_STEP
 #: Quality at or above which boolean "passed"-like judge fields are true.
 PASS_QUALITY = 0.6
 
@@ -284,20 +303,24 @@ def judge_hints(conv: Conversation, schema: dict[str, Any], profile: Profile) ->
     answer_a = _tag(prompt, "answer_a", "response_a")
     answer_b = _tag(prompt, "answer_b", "response_b")
     props = _props(schema)
+    support_only = _support_only(props, conv.system)
     hints: dict[str, Any] = {}
+
+    def read(answer: str) -> tuple[Assessment, float]:
+        a = assess(answer, question=question, sources=sources, reference=reference,
+                   rules=rules, support_only=support_only)
+        return a, (a.support if support_only else a.quality)
+
     if answer_a is not None and answer_b is not None:
-        ev_a = evaluate(answer_a, sources=sources, reference=reference, question=question,
-                        rules=rules)
-        ev_b = evaluate(answer_b, sources=sources, reference=reference, question=question,
-                        rules=rules)
-        qa, qb = ev_a.quality, ev_b.quality
+        ev_a, qa = read(answer_a)
+        ev_b, qb = read(answer_b)
         if profile.verbosity_bias:
             qa += profile.bias_margin if ev_a.words > 1.3 * max(ev_b.words, 1) else 0.0
             qb += profile.bias_margin if ev_b.words > 1.3 * max(ev_a.words, 1) else 0.0
         winner = "A" if qa > qb else "B"
         if abs(qa - qb) <= profile.bias_margin:
             winner = "A" if profile.position_bias else "tie"
-        reasoning = (f"Answer A: {_summary(ev_a)} Answer B: {_summary(ev_b)} "
+        reasoning = (f"Answer A: {ev_a.summary()} Answer B: {ev_b.summary()} "
                      + ("They are about equally good." if winner == "tie"
                         else f"Answer {winner} is better."))
         hints["_reasoning"] = reasoning
@@ -310,14 +333,14 @@ def judge_hints(conv: Conversation, schema: dict[str, Any], profile: Profile) ->
                 hints[key] = reasoning
         return hints
     answer = _tag(prompt, "answer", "response", "output", "candidate") or ""
-    ev = evaluate(answer, sources=sources, reference=reference, question=question, rules=rules)
-    q = ev.quality
+    ev, q = read(answer)
     if profile.verbosity_bias and (
         ev.words > VERBOSE_WORDS
         or (reference and ev.words > 2 * max(len(words(reference)), 1))
     ):
-        q = min(1.0, q + profile.bias_margin)
-    reasoning = _summary(ev)
+        # the verdict is a level, so the bias is a level: a long answer reads one level better
+        q = min(1.0, q + max(profile.bias_margin, _level_step(props)))
+    reasoning = ev.summary()
     hints["_reasoning"] = reasoning
     for key, sub in props.items():
         if not isinstance(sub, dict):
@@ -340,6 +363,22 @@ def judge_hints(conv: Conversation, schema: dict[str, Any], profile: Profile) ->
         elif re.search(r"reason|rational|explan|justif|analysis|feedback", low):
             hints[key] = reasoning
     return hints
+
+
+#: label values that say a rubric grades support (grounding), not overall quality
+_SUPPORT_LABELS = {"grounded", "ungrounded", "supported", "unsupported", "faithful",
+                   "unfaithful", "hallucinated", "hallucination"}
+
+
+def _support_only(props: dict[str, Any], system: str) -> bool:
+    """Whether the rubric asks only about support: its labels name grounding, or its
+    instructions say it does not judge completeness or style."""
+    for sub in props.values():
+        if isinstance(sub, dict) and sub.get("enum") and (
+                {str(v).lower() for v in sub["enum"]} & _SUPPORT_LABELS):
+            return True
+    return bool(re.search(r"\b(?:do not|don't|never) (?:judge|grade|assess)\b[^.]{0,40}"
+                          r"\b(?:completeness|style|helpfulness)", system, re.I))
 
 
 def _summary(ev: Evidence) -> str:
