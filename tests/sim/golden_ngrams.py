@@ -87,7 +87,7 @@ class Finding:
     source: str  # "<dataset>:<line> <case id>"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: golden {self.what} {self.text!r} (from {self.source})"
+        return f"{self.file}:{self.line}: {self.what} {self.text!r} (from {self.source})"
 
 
 class GoldenIndex:

@@ -69,6 +69,19 @@ def test_suite_wording_appears_nowhere_in_golden() -> None:
     assert index.find(next(strings({"t": case.text})), "probe")
 
 
+def test_no_suite_wording_in_the_simulator() -> None:
+    """The suite stays held out: no request, document or system prompt of it shares a 4-word
+    sequence (beyond common words) or an id with the simulator's source."""
+    from golden_ngrams import GoldenCase
+
+    _tools, benign, attacks = suite()
+    cases = [GoldenCase("suite", 0, "", "\n".join(strings(
+        {"m": c["message"], "t": c.get("tool_turn", {})}))) for c in [*benign, *attacks]]
+    index = GoldenIndex(cases)
+    findings = index.scan_tree(ROOT / "src" / "passline" / "sim", ROOT)
+    assert not findings, "\n".join(map(str, findings))
+
+
 def test_sim2_meets_the_thresholds(figures: dict[str, Figures]) -> None:
     f = figures["sim-2"]
     assert f.tool_accuracy >= SIM2_TOOLS, _report(f)
