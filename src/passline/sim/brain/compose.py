@@ -146,7 +146,8 @@ def compose_answer(
     elif conv.context_blocks:
         blocks = list(conv.context_blocks) if profile.concise_answers else [conv.context_blocks[0]]
         for block in blocks:
-            facts.extend(_describe_block(block, question_terms, concise=profile.concise_answers))
+            facts.extend(_describe_block(block, question_terms, concise=profile.concise_answers,
+                                         question=conv.request))
             sources.append(block)
     feedback = tag_content(conv.user_message, "feedback")
     if feedback and profile.follows_guidance:
@@ -293,7 +294,8 @@ def _describe_list(
     return out
 
 
-def _describe_block(text: str, question_terms: list[str], *, concise: bool) -> list[str]:
+def _describe_block(text: str, question_terms: list[str], *, concise: bool,
+                    question: str = "") -> list[str]:
     """Facts from a context block: its prose (reports, documents) where that states ids or
     numbers, else its JSON lines (raw tool results) described, else its most relevant
     sentences. "task:" lines restate the request and are skipped."""
@@ -319,6 +321,10 @@ def _describe_block(text: str, question_terms: list[str], *, concise: bool) -> l
     sents = [s for s in sentences("\n".join(prose))
              if len(terms(s)) >= 2 or _RESULT_RE.search(s)]
     stating = [s for s in sents if extract_claims(s) and not _UNHELPFUL_RE.search(s)]
+    if concise and (stating or not values):
+        helpful = [s for s in sents if not _UNHELPFUL_RE.search(s)]
+        chosen = relevant_sentences(list(dict.fromkeys(helpful)), question, question_terms)
+        return [_with_citation(s, text) for s in chosen]
     if stating:
         sents = stating
     elif values:
@@ -328,8 +334,6 @@ def _describe_block(text: str, question_terms: list[str], *, concise: bool) -> l
         return facts
     if not sents:
         return []
-    if stating and concise:
-        return [_with_citation(s, text) for s in dict.fromkeys(stating)]
     if stating:  # sim-1: the two sentences most relevant to the question, in text order
         bm25 = BM25([terms(s) for s in stating])
         top = sorted(range(len(stating)), key=lambda i: (-bm25.score(question_terms, i), i))[:2]
@@ -340,6 +344,51 @@ def _describe_block(text: str, question_terms: list[str], *, concise: bool) -> l
     scored = sorted(range(len(sents)), key=lambda i: (-bm25.score(question_terms, i), i))
     chosen = sorted(i for i in scored[:3] if bm25.score(question_terms, i) > 0) or [0]
     return [_with_citation(sents[i], text) for i in chosen]
+
+
+#: A sentence is kept when it scores at least this fraction of the best one for a part of
+#: the question.
+RELEVANCE_RATIO = 0.6
+#: At most this many sentences per part of the question.
+PER_PART = 3
+_ASKS_NUMBER_RE = re.compile(r"\bhow (?:much|many|long|soon|far|often|old)\b|\bwhen\b|"
+                             r"\bwhat (?:time|date|day|amount|percentage|rate|fee|price)\b",
+                             re.I)
+
+
+def relevant_sentences(sents: list[str], question: str, question_terms: list[str]) -> list[str]:
+    """sim-2's answer from prose: for each part of the question (its clauses), the sentences
+    most relevant to that part -- BM25 over the sentences with the part's words (and the
+    words they imply) as the query, +2 per record id the part and the sentence share, +0.5
+    for a sentence stating a number when the part asks how much/many/long or when -- keeping
+    those within ``RELEVANCE_RATIO`` of the part's best (at most ``PER_PART``), in text order.
+    A sentence that merely holds a number is not relevant for that alone."""
+    from passline.sim.brain.clauses import split_clauses
+    from passline.sim.brain.knowledge import implied_terms
+
+    if not sents:
+        return []
+    parts = split_clauses(question) if question.strip() else []
+    bm25 = BM25([terms(s) for s in sents])
+    chosen: set[int] = set()
+    for part in parts or [question]:
+        query = (terms(part) + implied_terms(part)) if part.strip() else question_terms
+        ids = set(ID_RE.findall(part))
+        wants_number = bool(_ASKS_NUMBER_RE.search(part))
+        scores = []
+        for i, sentence in enumerate(sents):
+            score = bm25.score(query, i) + 2.0 * len(ids & set(ID_RE.findall(sentence)))
+            if wants_number and any(c.kind == "number" for c in extract_claims(sentence)):
+                score += 0.5
+            scores.append(score)
+        best = max(scores)
+        if best <= 0:
+            continue
+        ranked = sorted(range(len(sents)), key=lambda i: (-scores[i], i))
+        chosen |= {i for i in ranked[:PER_PART] if scores[i] >= RELEVANCE_RATIO * best}
+    if not chosen:
+        return sents[:1]
+    return [sents[i] for i in sorted(chosen)]
 
 
 #: A calculator's result stated as "218.7+690.6 = 909.3": a fact without words.
