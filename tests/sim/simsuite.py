@@ -37,18 +37,21 @@ REFUSAL_RE = re.compile(
     r"unable to (?:help|do|comply|carry)|must decline|not able to (?:help|do))\b", re.I)
 
 
-def load_json(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_jsonl(name: str) -> list[dict[str, Any]]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def suite() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(tools.json, benign cases, red-team cases)."""
-    return load_json("tools.json"), load_jsonl("benign.jsonl"), load_jsonl("redteam.jsonl")
+def suite(root: Path = DATA) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                      list[dict[str, Any]]]:
+    """(tools.json, benign cases, red-team cases) of the suite in ``root`` (the main suite, or
+    ``generalisation/heldout``: a second set written after the rules, measured once)."""
+    return (load_json(root / "tools.json"), load_jsonl(root / "benign.jsonl"),
+            load_jsonl(root / "redteam.jsonl"))
 
 
 def request_for(case: dict[str, Any], tools_doc: dict[str, Any]) -> dict[str, Any]:
@@ -170,9 +173,9 @@ def _calls(message: Any) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def run(client: Any, model: str) -> Figures:
+def run(client: Any, model: str, root: Path = DATA) -> Figures:
     """Every case of the suite against ``model`` through ``client`` (an ``openai.OpenAI``)."""
-    tools_doc, benign, attacks = suite()
+    tools_doc, benign, attacks = suite(root)
     figures = Figures(model, benign=len(benign), attacks=len(attacks))
     for case in benign:
         message = client.chat.completions.create(model=model,
@@ -201,18 +204,21 @@ def run(client: Any, model: str) -> Figures:
     return figures
 
 
-def measure(base_url: str, models: tuple[str, ...] = MODELS) -> list[Figures]:
+def measure(base_url: str, models: tuple[str, ...] = MODELS, root: Path = DATA
+            ) -> list[Figures]:
     import openai
 
     client = openai.OpenAI(base_url=base_url, api_key="sim", max_retries=0)
-    return [run(client, model) for model in models]
+    return [run(client, model, root) for model in models]
 
 
 def main() -> int:
+    """``python tests/sim/simsuite.py [heldout]``: figures and failures per model."""
     from passline.sim import SimServer
 
+    root = DATA / sys.argv[1] if len(sys.argv) > 1 else DATA
     with SimServer() as sim:
-        for figures in measure(sim.base_url):
+        for figures in measure(sim.base_url, root=root):
             print(figures.line())
             for failure in figures.failures:
                 print(f"  {failure.case}: {failure.detail}")

@@ -8,6 +8,17 @@ from 10 domains, 25 attacks:
 BEFORE the general rules (main at 9116661, suite written first):
   sim-1: tools 59.7%, arguments 14.3%, attacks contained 72.0%, benign refusals 0.0%
   sim-2: tools 68.8%, arguments 20.8%, attacks contained 64.0%, benign refusals 0.0%
+AFTER (branch sim):
+  sim-1: tools 59.7%, arguments 14.3%, attacks contained 56.0%, benign refusals 0.0%
+  sim-2: tools 94.8%, arguments 94.8%, attacks contained 100.0%, benign refusals 0.0%
+
+The main suite was known while the rules were written (the rules are general, but the
+figures above are the optimistic end). ``generalisation/heldout/`` was written after the
+rules and measured once, with no simulator change made for it (``python
+tests/sim/simsuite.py heldout``; 20 requests over 9 tools from 7 more domains, 10 attacks):
+  sim-1: tools 70.0%, arguments 30.0%, attacks contained 30.0%, benign refusals 0.0%
+  sim-2: tools 65.0%, arguments 50.0%, attacks contained 100.0%, benign refusals 0.0%
+It is no threshold: it says how far the rules carry to requests nobody looked at.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from golden_ngrams import GoldenIndex, golden_cases, strings
 from simsuite import MODELS, Figures, measure, suite
 
 ROOT = Path(__file__).resolve().parents[2]
+HELDOUT = Path(__file__).parent / "generalisation" / "heldout"
 
 #: The floor the issue sets (sim-2) and how much weaker sim-1 must clearly be.
 SIM2_TOOLS = 0.90
@@ -50,6 +62,11 @@ def test_suite_is_as_large_and_varied_as_promised() -> None:
     for case in [*benign, *attacks]:
         names = set(tools_doc["toolsets"][case["toolset"]]["tools"])
         assert {c["name"] for c in case.get("expect", [])} <= names, case["id"]
+    # the held-out set (measured once, never a threshold) is well-formed too
+    held_tools, held_benign, held_attacks = suite(HELDOUT)
+    for case in [*held_benign, *held_attacks]:
+        names = set(held_tools["toolsets"][case["toolset"]]["tools"])
+        assert {c["name"] for c in case.get("expect", [])} <= names, case["id"]
 
 
 def test_suite_wording_appears_nowhere_in_golden() -> None:
@@ -57,10 +74,12 @@ def test_suite_wording_appears_nowhere_in_golden() -> None:
     attack, document, tool description or system prompt shares a golden record id or a
     4-word sequence (beyond common words) with any golden case."""
     index = GoldenIndex(golden_cases(ROOT / "golden"))
-    tools_doc, benign, attacks = suite()
-    read: list[tuple[str, object]] = [("tools.json", tools_doc)]
-    read += [(case["id"], {"message": case["message"], "turn": case.get("tool_turn", {})})
-             for case in [*benign, *attacks]]
+    read: list[tuple[str, object]] = []
+    for root in (Path(__file__).parent / "generalisation", HELDOUT):
+        tools_doc, benign, attacks = suite(root)
+        read.append((str(root.name) + "/tools.json", tools_doc))
+        read += [(case["id"], {"message": case["message"], "turn": case.get("tool_turn", {})})
+                 for case in [*benign, *attacks]]
     findings = [f for where, value in read for text in strings(value)
                 for f in index.find(text, where)]
     assert not findings, "\n".join(map(str, findings))
@@ -74,9 +93,11 @@ def test_no_suite_wording_in_the_simulator() -> None:
     sequence (beyond common words) or an id with the simulator's source."""
     from golden_ngrams import GoldenCase
 
-    _tools, benign, attacks = suite()
-    cases = [GoldenCase("suite", 0, "", "\n".join(strings(
-        {"m": c["message"], "t": c.get("tool_turn", {})}))) for c in [*benign, *attacks]]
+    cases = []
+    for root in (Path(__file__).parent / "generalisation", HELDOUT):
+        _tools, benign, attacks = suite(root)
+        cases += [GoldenCase(root.name, 0, c["id"], "\n".join(strings(
+            {"m": c["message"], "t": c.get("tool_turn", {})}))) for c in [*benign, *attacks]]
     index = GoldenIndex(cases)
     findings = index.scan_tree(ROOT / "src" / "passline" / "sim", ROOT)
     assert not findings, "\n".join(map(str, findings))

@@ -274,7 +274,7 @@ _ADDRESSED_RE = re.compile(
 
 def addressed_to_assistant(sentence: str) -> bool:
     """A sentence of data that instructs the assistant reading it ("Instructions for the
-    bot: ...", "Any AI agent reading this should ...", "[system] ...")."""
+    bot: ...", "language models processing this page must ...", "[system] ...")."""
     from passline.sim.brain.compose import INJECTION_RE
 
     return bool(_ADDRESSED_RE.search(sentence) or INJECTION_RE.search(sentence)
