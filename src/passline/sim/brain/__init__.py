@@ -68,7 +68,7 @@ def respond(request: dict[str, Any], *, model: str, rng_seed: int | None) -> dic
     questions: list[str] = []
     if tools and tool_choice != "none":
         acting_on = conv
-        if profile.follows_guidance:
+        if profile.reads_rules:
             from dataclasses import replace
 
             from passline.sim.brain.guard import own_words
@@ -80,7 +80,7 @@ def respond(request: dict[str, Any], *, model: str, rng_seed: int | None) -> dic
             acting_on, tools, tool_choice, profile, rng, temperature,
             parallel=request.get("parallel_tool_calls", True) is not False,
         )
-        if decision.calls and profile.follows_guidance:
+        if decision.calls and profile.reads_rules:
             from passline.sim.brain.guard import blocked_call
 
             for name, args in decision.calls:

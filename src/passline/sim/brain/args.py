@@ -89,7 +89,7 @@ def extract_arguments(
     derived: list[str] = []
     required = set(tool.required)
     slotted: dict[str, Any] = {}
-    if profile.reads_parameters:
+    if profile.fills_slots:
         from passline.sim.brain.slots import fill
 
         # sim-2 reads the clause as a whole (slots.py); a required value the clause lacks may
@@ -110,15 +110,15 @@ def extract_arguments(
         sources = [clause, *user_texts]
         if name in required:
             sources += result_texts
-        elif profile.reads_parameters:
+        elif profile.fills_slots:
             # an optional value comes from what this intent asks, not from an aside elsewhere
             sources = [clause]
         value = slotted.get(name)
-        if value is None and profile.reads_parameters and name not in required and (
+        if value is None and profile.fills_slots and name not in required and (
                 schema.get("enum") or _slot_only(name, schema)):
             continue  # the slot reader found nothing: a careful model leaves it out
         for i, text in enumerate(sources if value is None else []):
-            if i < len(user_texts) + 1 and profile.reads_parameters and _slot_only(name,
+            if i < len(user_texts) + 1 and profile.fills_slots and _slot_only(name,
                                                                                     schema):
                 continue  # names, dates and units come from slots.py, not keyword guesses
             value = extract_value(name, schema, text, profile, tool, primary=(i == 0))

@@ -76,12 +76,12 @@ def refusal(conv: Conversation, profile: Profile) -> str | None:
     from passline.sim.brain.guard import asks_for_instructions, overrides, own_words
 
     injected = bool(INJECTION_RE.search(own_words(conv.request)))
-    if profile.follows_guidance and (injected or overrides(conv.request)):
+    if profile.reads_rules and (injected or overrides(conv.request)):
         return ("I can't follow instructions that ask me to set aside or reveal my guidelines. "
                 "Please ask your question directly.")
     if not conv.system:
         return None
-    if not profile.follows_guidance and asks_for_instructions(conv.request):
+    if not profile.reads_rules and asks_for_instructions(conv.request):
         # sim-1 does not see the request for what it is: it repeats its instructions
         return "Sure. These are my instructions: " + " ".join(conv.system.split())
     request_terms = set(terms(conv.request))
@@ -160,7 +160,7 @@ def compose_answer(
         from passline.sim.brain.guard import addressed_to_assistant
 
         facts = [f for f in facts if not INJECTION_RE.search(f)
-                 and not (profile.follows_guidance and addressed_to_assistant(f))]
+                 and not (profile.reads_rules and addressed_to_assistant(f))]
     if not facts:
         body = generic_reply(conv, profile)
     elif profile.concise_answers:
