@@ -101,7 +101,7 @@ def refusal(conv: Conversation, profile: Profile) -> str | None:
 
 
 def _echo(rule: str) -> str:
-    rule = rule.strip().rstrip(".")
+    rule = rule.strip().lstrip("-*• ").rstrip(".")
     return f"(Policy: {rule[0].upper() + rule[1:]}.)" if rule else ""
 
 
@@ -323,8 +323,8 @@ def _describe_block(text: str, question_terms: list[str], *, concise: bool,
     stating = [s for s in sents if extract_claims(s) and not _UNHELPFUL_RE.search(s)]
     if concise and (stating or not values):
         helpful = [s for s in sents if not _UNHELPFUL_RE.search(s)]
-        chosen = relevant_sentences(list(dict.fromkeys(helpful)), question, question_terms)
-        return [_with_citation(s, text) for s in chosen]
+        relevant = relevant_sentences(list(dict.fromkeys(helpful)), question, question_terms)
+        return [_with_citation(s, text) for s in relevant]
     if stating:
         sents = stating
     elif values:
@@ -338,12 +338,7 @@ def _describe_block(text: str, question_terms: list[str], *, concise: bool,
         bm25 = BM25([terms(s) for s in stating])
         top = sorted(range(len(stating)), key=lambda i: (-bm25.score(question_terms, i), i))[:2]
         return [_with_citation(stating[i], text) for i in sorted(top)]
-    if not concise:
-        return [_with_citation(sents[0], text)]
-    bm25 = BM25([terms(s) for s in sents])
-    scored = sorted(range(len(sents)), key=lambda i: (-bm25.score(question_terms, i), i))
-    chosen = sorted(i for i in scored[:3] if bm25.score(question_terms, i) > 0) or [0]
-    return [_with_citation(sents[i], text) for i in chosen]
+    return [_with_citation(sents[0], text)]
 
 
 #: A sentence is kept when it scores at least this fraction of the best one for a part of
