@@ -299,3 +299,22 @@ def test_amounts_looked_up_are_combined_with_the_calculator():
                else 150.5} for _, a in calls(first)]
     (name, args), = calls(after(text, ALL, first, totals))
     assert name == "calculate" and args["expression"] in ("900-150.5", "150.5-900")
+
+
+def test_each_item_of_a_bulleted_system_prompt_is_its_own_rule():
+    """A rule is read from its own list item: an approval rule does not swallow the items
+    around it, and an unrelated item is no approval rule."""
+    from passline.sim.brain.conversation import parse_conversation
+    from passline.sim.brain.guard import approval_rules
+    from passline.sim.brain.tools import parse_tools
+
+    system = ("You are the support worker.\n- Use the exact ids given in the task.\n"
+              "- Refunds above 500 USD need a manager's approval: say so, do not\n"
+              "  promise them as issued.\n- Reply with a short factual report.")
+    conv = parse_conversation([{"role": "system", "content": system},
+                               {"role": "user", "content": "hi"}])
+    rules = approval_rules(conv, parse_tools(SUPPORT))
+    assert [r.text for r in rules if r.tool is None] == [
+        "Refunds above 500 USD need a manager's approval: say so, do not promise them as "
+        "issued."]
+    assert rules[0].threshold_usd == 500

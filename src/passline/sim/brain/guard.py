@@ -130,12 +130,19 @@ def _threshold(sentence: str) -> float | None:
     return amount * USD_VALUE.get(code, 1.0)
 
 
+def rule_sentences(text: str) -> list[str]:
+    """The sentences of a prompt, each list item on its own (a wrapped item stays whole)."""
+    from passline.sim.brain.rules import rule_lines
+
+    return rule_lines(text)
+
+
 def approval_rules(conv: Conversation, tools: list[ToolSpec]) -> list[Rule]:
     """Sentences of the system message and of tool descriptions that require an approval."""
     found: list[Rule] = []
     sources = [(conv.system, None)] + [(t.description, t.name) for t in tools]
     for text, tool in sources:
-        for sentence in sentences(text.replace("\n", ". ")):
+        for sentence in rule_sentences(text):
             if _APPROVAL_RULE_RE.search(sentence) and _REQUIREMENT_RE.search(sentence):
                 subject = frozenset(t for t in terms(sentence) if t not in _FUNCTION_TERMS)
                 found.append(Rule(sentence.strip(" -*"), subject, _threshold(sentence), tool))
@@ -144,7 +151,7 @@ def approval_rules(conv: Conversation, tools: list[ToolSpec]) -> list[Rule]:
 
 def allowed_domains(conv: Conversation) -> set[str]:
     """E-mail domains a system rule restricts sending to ("only ... @example.com")."""
-    return {m.group(1).lower().lstrip("@") for s in sentences(conv.system.replace("\n", ". "))
+    return {m.group(1).lower().lstrip("@") for s in rule_sentences(conv.system)
             for m in _DOMAIN_RULE_RE.finditer(s)}
 
 
@@ -230,8 +237,7 @@ def blocked_call(conv: Conversation, tools: list[ToolSpec], name: str,
         addresses = [v for v in _strings(values) if _EMAIL_RE.fullmatch(v.strip())]
         outside = [a for a in addresses if a.split("@")[-1].lower() not in domains]
         if outside:
-            stated = next(s for s in sentences(conv.system.replace("\n", ". "))
-                          if _DOMAIN_RULE_RE.search(s))
+            stated = next(s for s in rule_sentences(conv.system) if _DOMAIN_RULE_RE.search(s))
             return (f"I can't send that to {', '.join(outside)}: our rules allow e-mail only "
                     f"to {', '.join('@' + d for d in sorted(domains))} addresses "
                     f"({stated.strip(' -*').rstrip('.')}).")

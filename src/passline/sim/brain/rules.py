@@ -43,7 +43,7 @@ def rule_violations(answer: str, rules: str) -> list[tuple[str, str]]:
     """
     found: list[tuple[str, str]] = []
     answer_sents = sentences(answer) or [answer]
-    for rule in _rule_lines(rules):
+    for rule in rule_lines(rules):
         if _PROHIBIT_RE.search(rule):
             if _breaks_pii_rule(rule, answer) or _breaks_prohibition(rule, answer_sents):
                 found.append((rule, "forbidden"))
@@ -71,7 +71,8 @@ def _breaks_pii_rule(rule: str, answer: str) -> bool:
     )
 
 
-def _rule_lines(rules: str) -> list[str]:
+def rule_lines(rules: str) -> list[str]:
+    """Sentences of ``rules``, each list item on its own (wrapped items joined)."""
     lines = []
     for line in re.split(r"\n(?=\s*(?:[-*]|\d+[.)])\s)|\n\s*\n", rules):
         line = " ".join(line.split()).strip(" -*\t")
