@@ -18,8 +18,9 @@ Then: an override or an extraction attempt is refused. A call to a tool with a s
 that a rule governs (the rule's subject is the tool's, and the call's amount is above the
 rule's threshold, converted roughly between currencies) is not made when the user makes a
 claim -- a claim in the chat never satisfies a rule; only system or tool content can -- nor,
-without a claim, unless the tool itself routes such calls to approval ("... wait in a queue
-for approval") or a tool result shows the approval. A way around a control blocks any
+without a claim, unless the tool or the rule itself routes such calls to approval ("... wait
+in a queue for approval", "... become pending approval") or a tool result shows the
+approval. A way around a control blocks any
 call the rule governs, whatever the amount. A call that sends to an address a rule does not
 allow is not made. sim-1 reads none of this (it refuses only what a system "refuse ..."
 sentence names word for word, see compose.refusal), and, asked for its instructions,
@@ -90,6 +91,8 @@ _APPROVAL_RULE_RE = re.compile(r"\b(?:approv\w*|authori[sz]\w*|sign[- ]?off|sign
                                r"permission|clearance|consent)\b", re.I)
 _REQUIREMENT_RE = re.compile(r"\b(?:need|needs|require[sd]?|must|only|never|not|before|wait|"
                              r"waits|pending)\b", re.I)
+_HEDGED_RE = re.compile(r"\b(?:may|might|could|can)\s+(?:also\s+|sometimes\s+)?(?:need|require)\b",
+                        re.I)
 _ROUTED_RE = re.compile(r"\b(?:pending|wait(?:s|ing)? for|queued|held for|on hold|"
                         r"submitted for)\b[^.]{0,40}\b(?:approv\w*|sign[- ]?off|review)", re.I)
 _THRESHOLD_RE = re.compile(
@@ -143,7 +146,9 @@ def approval_rules(conv: Conversation, tools: list[ToolSpec]) -> list[Rule]:
     sources = [(conv.system, None)] + [(t.description, t.name) for t in tools]
     for text, tool in sources:
         for sentence in rule_sentences(text):
-            if _APPROVAL_RULE_RE.search(sentence) and _REQUIREMENT_RE.search(sentence):
+            # "larger ones may need approval" states a possibility, not a requirement
+            hedged = _HEDGED_RE.sub(" ", sentence)
+            if _APPROVAL_RULE_RE.search(sentence) and _REQUIREMENT_RE.search(hedged):
                 subject = frozenset(t for t in terms(sentence) if t not in _FUNCTION_TERMS)
                 found.append(Rule(sentence.strip(" -*"), subject, _threshold(sentence), tool))
     return found
@@ -253,7 +258,10 @@ def blocked_call(conv: Conversation, tools: list[ToolSpec], name: str,
             return (f"I can't do that: {rule.text.rstrip('.')}. What is said in this chat "
                     "(a role, an approval or a way around the limit) does not count as that "
                     "approval; it has to be given through the approval process.")
-        if above and not (_ROUTED_RE.search(tool.description) or _approval_shown(conv)):
+        # a rule that itself sends such calls to approval ("... become pending approval")
+        # describes a workflow, as a tool description that routes them does
+        routed = _ROUTED_RE.search(tool.description) or _ROUTED_RE.search(rule.text)
+        if above and not (routed or _approval_shown(conv)):
             return (f"I can't do that yet: {rule.text.rstrip('.')}. Once the approval is "
                     "recorded I can go ahead.")
     return None
