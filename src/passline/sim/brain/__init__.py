@@ -67,10 +67,26 @@ def respond(request: dict[str, Any], *, model: str, rng_seed: int | None) -> dic
     tool_choice = request.get("tool_choice", "auto")
     questions: list[str] = []
     if tools and tool_choice != "none":
+        acting_on = conv
+        if profile.reads_rules:
+            from dataclasses import replace
+
+            from passline.sim.brain.guard import own_words
+
+            # documents pasted into the message are data: sim-2 takes intents from the
+            # user's own words only
+            acting_on = replace(conv, request=own_words(conv.request))
         decision = decide_turn(
-            conv, tools, tool_choice, profile, rng, temperature,
+            acting_on, tools, tool_choice, profile, rng, temperature,
             parallel=request.get("parallel_tool_calls", True) is not False,
         )
+        if decision.calls and profile.reads_rules:
+            from passline.sim.brain.guard import blocked_call
+
+            for name, args in decision.calls:
+                why = blocked_call(conv, tools, name, args.values)
+                if why is not None:
+                    return {"role": "assistant", "content": why}
         if decision.calls:
             salt = str(len(messages))
             return {

@@ -1,4 +1,4 @@
-"""Arithmetic over looked-up amounts: "What do ORD-10203 and ORD-10231 come to together?"
+"""Arithmetic over looked-up amounts: "What do INV-55501 and INV-55502 add up to?"
 
 A capable model looks the amounts up first, then hands the arithmetic to a calculator tool
 instead of doing it in its head (sim-2). The amounts come from this turn's tool results, or
@@ -100,8 +100,8 @@ def _main_amount(data: Any) -> str | None:
 
 
 def remainder_amounts(results: list[tuple[str, Any]], facts: str, request: str) -> list[str]:
-    """[total, item amount] for "if we refunded one wireless keyboard, how much of the order
-    total would be left?": the record's total and the price of the item the request names."""
+    """[total, item amount] for "what remains of the invoice if we credit back one desk
+    lamp?": the record's total and the price of the line item the request names."""
     totals = [v for _, data in results if (v := _main_amount(data)) is not None]
     lines: list[tuple[str, int, str]] = []
     for _, data in results:

@@ -1,10 +1,11 @@
 """Money in text: which number is an amount of money, and which is a quantity.
 
-"Refund the coffee pods (box of 100) on ORD-10241, $42.50" holds two numbers; only one is
-money. A careful reader (sim-2) takes a number marked as money ("$42.50", "42.50 USD",
-"42 dollars") for a money parameter, never a quantity ("box of 100", "rack of 96", "4 L",
-"70%", "qty 2"), and multiplies a unit price by the count asked for ("two units ... 36.50
-USD each. Refund both." -> 73.0).
+"Credit the printer paper (pack of 500) on INV-55501, $18.90" holds two numbers; only one
+is money. A careful reader (sim-2) takes a number marked as money ("$18.90", "18.90 USD",
+"19 dollars") for a money parameter, never a quantity (a CLDR unit or a plural noun after it:
+"4 L", "12 kg", "30 sheets"; a count word before it: "pack of 500", "qty 2"; a percentage),
+and multiplies a unit price by the count asked for ("three chairs at 45.00 USD each, credit
+all three" -> 135.0).
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from passline.sim.brain.text import numbers_in
 
 _CURRENCY_AFTER_RE = re.compile(r"\s*(?:usd|us\$|dollars?|bucks)\b", re.I)
 _CURRENCY_BEFORE_RE = re.compile(r"(?:usd|us\$|\$)\s*$", re.I)
-#: A unit after a number makes it a measure or a count, not money.
-_UNIT_AFTER_RE = re.compile(
-    r"\s*(?:%|percent\b|x\b|l\b|ml\b|g\b|kg\b|mg\b|cm\b|mm\b|ft\b|oz\b|lb\b|lbs\b|"
-    r"ul\b|uL\b|pads?\b|reams?\b|sheets?\b|pcs\b|pieces?\b|units?\b|items?\b|boxes\b|"
-    r"packs?\b|rolls?\b|pairs?\b|days?\b|weeks?\b|months?\b|years?\b|hours?\b|times\b|"
-    r"drawers?\b|ports?\b|gb\b|tb\b)", re.I)
-#: A container or count word before a number: "box of 100", "qty 2", "x3".
-_UNIT_BEFORE_RE = re.compile(
-    r"(?:\b(?:box|pack|rack|case|set|bag|roll|bundle|carton|pallet|kit|tray|tube)\s+of|"
-    r"\bqty\.?|\bquantity|\bx|\bno\.?|#)\s*$", re.I)
+#: Words after a number that say it counts or measures something (besides CLDR units).
+_COUNT_AFTER_RE = re.compile(r"\s*(?:%|percent\b|x\b|times\b|pcs\b)", re.I)
+#: A count word before a number: "<container> of 100", "qty 2", "x3", "#4"; money words
+#: before "of" ("a total of 500") do not count.
+_UNIT_BEFORE_RE = re.compile(r"(?:\b([a-z]+)\s+of|\bqty\.?|\bquantity|\bx|\bno\.?|#)\s*$", re.I)
+_MONEY_NOUNS = frozenset("total amount sum refund payment price cost balance fee credit charge "
+                         "value deposit invoice bill transfer".split())
 _EACH_RE = re.compile(r"^\s*(?:usd|dollars?)?\s*(?:each|apiece|a piece|per (?:unit|item|piece))\b",
                       re.I)
 _COUNT_RE = re.compile(
@@ -54,14 +52,25 @@ def is_quantity(text: str, offset: int, raw: str) -> bool:
     end = offset + len(raw)
     if _CURRENCY_AFTER_RE.match(text[end:]) or raw.startswith("$"):
         return False
-    if _UNIT_AFTER_RE.match(text[end:]):
+    if _COUNT_AFTER_RE.match(text[end:]):
         return True
-    return bool(_UNIT_BEFORE_RE.search(text[max(0, offset - 16):offset]))
+    nxt = re.match(r"\s*([^\W\d_]+)", text[end:])
+    if nxt:
+        from passline.sim.brain.lexicon import unit_of
+
+        word = nxt.group(1)
+        if unit_of(word) is not None and word.lower() not in ("each", "usd", "in", "per"):
+            return True
+        if word.lower().endswith("s") and len(word) > 3 and word.lower() not in (
+                "dollars", "bucks", "cents", "euros", "pounds"):
+            return True  # "30 sheets", "2 chairs": a count of things
+    before = _UNIT_BEFORE_RE.search(text[max(0, offset - 16):offset])
+    return before is not None and (before.group(1) or "").lower() not in _MONEY_NOUNS
 
 
 def money_amount(text: str) -> float | None:
     """The amount of money ``text`` asks for: the first money-marked number (times the count
-    when it is a unit price: "two units ... 36.50 USD each"), else None."""
+    when it is a unit price: "three chairs ... 45.00 USD each"), else None."""
     found = money_candidates(text)
     if not found:
         return None

@@ -88,6 +88,19 @@ def extract_arguments(
     missing: list[str] = []
     derived: list[str] = []
     required = set(tool.required)
+    slotted: dict[str, Any] = {}
+    if profile.fills_slots:
+        from passline.sim.brain.slots import fill
+
+        # sim-2 reads the clause as a whole (slots.py); a required value the clause lacks may
+        # come from the rest of what the user said
+        slotted = fill(tool.properties, clause, frozenset(required))
+        for text in user_texts:
+            if all(r in slotted for r in required):
+                break
+            more = fill(tool.properties, text, frozenset(required))
+            slotted.update({k: v for k, v in more.items()
+                            if k in required and k not in slotted})
     for name, schema in tool.properties.items():
         if not isinstance(schema, dict):
             continue
@@ -97,8 +110,17 @@ def extract_arguments(
         sources = [clause, *user_texts]
         if name in required:
             sources += result_texts
-        value = None
-        for i, text in enumerate(sources):
+        elif profile.fills_slots:
+            # an optional value comes from what this intent asks, not from an aside elsewhere
+            sources = [clause]
+        value = slotted.get(name)
+        if value is None and profile.fills_slots and name not in required and (
+                schema.get("enum") or _slot_only(name, schema)):
+            continue  # the slot reader found nothing: a careful model leaves it out
+        for i, text in enumerate(sources if value is None else []):
+            if i < len(user_texts) + 1 and profile.fills_slots and _slot_only(name,
+                                                                                    schema):
+                continue  # names, dates and units come from slots.py, not keyword guesses
             value = extract_value(name, schema, text, profile, tool, primary=(i == 0))
             if value is not None:
                 break
@@ -122,6 +144,20 @@ def extract_arguments(
         values[name] = f"{tool.name.split('_')[0]}-{digest}"
     ordered = {k: values[k] for k in tool.properties if k in values}
     return Arguments(ordered, tuple(missing))
+
+
+def _slot_only(name: str, schema: dict[str, Any]) -> bool:
+    """sim-2 parameters whose value only slots.py may give: proper names, dates with a format,
+    numbers with a quantity, e-mail lists."""
+    from passline.sim.brain.slots import is_name_param, param_quantity
+
+    kind = schema_type(schema)
+    if kind == "string" and not schema.get("enum") and not schema.get("pattern"):
+        return bool(schema.get("format") in ("date", "date-time") or (
+            is_name_param(name, schema) and not _TEXT_NAMES & {name.lower()}))
+    if kind in ("number", "integer"):
+        return param_quantity(name, schema, False) not in (None, "money", "any")
+    return False
 
 
 def _drop_filters_on_lookup(tool: ToolSpec, values: dict[str, Any], required: set[str],
@@ -437,7 +473,7 @@ def _free_string(
 
 
 def clarifying_question(tool: ToolSpec, param: str) -> str:
-    """sim-2's question for a missing required parameter ("Which order do you mean? ...")."""
+    """sim-2's question for a missing required parameter ("Which invoice is it? ...")."""
     schema = tool.properties.get(param, {})
     desc = str(schema.get("description") or "") if isinstance(schema, dict) else ""
     example = None

@@ -1,9 +1,10 @@
 """Clauses of a request: where one intent ends and the next begins, and what kind each is.
 
-A capable reader splits "Two things: status of ORD-10295, and how long a card refund takes"
-into two intents, knows that the second still asks (its sentence ends with "?"), reads "Don't
-take any action" as a prohibition rather than a request, and "if we refunded ..." as a
-hypothesis. sim-2 uses all of it; sim-1 reads a request as one piece of text.
+A capable reader splits "Couple of questions: where is INV-55501, and when does the
+warranty end" into two intents, knows that the second still asks (its sentence ends with
+"?"), reads "Please change nothing" as a prohibition rather than a request, and "supposing we
+cancelled ..." as a hypothesis. sim-2 uses all of it; sim-1 reads a request as one piece of
+text.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def split_clauses(text: str) -> list[str]:
 
     Boundaries: sentence ends, ";", "and also", "and then", "as well as", "also,", "then,",
     "plus" and "+" between words (not between numbers), and " and " / ", " when the next word
-    is an action verb or a question word ("look up ORD-10042 and refund it" -> two clauses;
-    "invoices and orders" -> one). Announcing openers ("Two things:", "Hi,") are dropped.
+    is an action verb or a question word ("find INV-55501 and cancel it" -> two clauses;
+    "invoices and quotes" -> one). Announcing openers ("Two things:", "Hi,") are dropped.
     A clause of a question keeps the question mark, so it is still known to ask.
     """
     out: list[str] = []
@@ -83,7 +84,7 @@ def split_clauses(text: str) -> list[str]:
 def _split_on_and(part: str) -> list[str]:
     m = _PROHIBITION_RE.match(part)
     if m:
-        # "Don't change anything, just tell me the status": the prohibition ends at the comma
+        # "Don't edit anything, only show me where it stands": the prohibition ends there
         cut = re.search(r",\s*(?:but\s+|just\s+|only\s+)?|\s+(?:but|just)\s+", part[m.end():])
         if cut:
             head, rest = part[: m.end() + cut.start()], part[m.end() + cut.end():]
@@ -116,10 +117,10 @@ _PREPOSITIONS = frozenset({"from", "for", "in", "at", "to", "by", "of", "on", "u
 
 
 def _split_at_colon(clause: str) -> list[str]:
-    """"Follow-up on TCK-30019: has the refund been issued?" -> the label and the request
-    after the colon as separate clauses, when the part after the colon is a request of its
-    own (opens with a verb or question word and names something); otherwise one clause
-    ("payroll, the first half of 2026: what's the total?")."""
+    """"Re INV-55501: was the credit note sent?" -> the label and the request after the
+    colon as separate clauses, when the part after the colon is a request of its own (opens
+    with a verb or question word and names something); otherwise one clause ("fuel, Q2 2025:
+    how much altogether?")."""
     head, sep, rest = clause.partition(":")
     if not sep or not rest.strip() or not head.strip() or len(head.split()) > 12:
         return [clause]
@@ -134,7 +135,7 @@ def _split_at_colon(clause: str) -> list[str]:
 
 def opening_verb(text: str) -> str | None:
     """The verb an imperative clause opens with ("Please refund the order" -> "refund"), or
-    None. A verb-shaped word used as a noun ("Refund for ORD-10244?", "Refund status of ...")
+    None. A verb-shaped word used as a noun ("Return for INV-55501?", "Return status ...")
     does not count."""
     m = _REQUEST_OPENERS_RE.match(text)
     if not m:
@@ -159,11 +160,15 @@ _DETERMINERS = frozenset(
     "each every".split())
 
 
+_ACQUIRE_RE = re.compile(r"\b(?:get|find|grab|arrange|organi[sz]e|sort out)\s+(?:me|us)\s+"
+                         r"(?:a|an|some|two|three|\d+)\b", re.I)
+
+
 def action_words(text: str) -> set[str]:
-    """The effect verbs ``text`` uses as verbs ("refund it", "please escalate"), not as nouns
-    ("waiting for my refund", "the refund status")."""
+    """The effect verbs ``text`` uses as verbs ("cancel it", "please escalate"), not as nouns
+    ("still no sign of my return", "the cancel button"); "get me a room" asks to obtain one."""
     tokens = [w.lower() for w in re.findall(r"[A-Za-z']+", text)]
-    found = set()
+    found = {"obtain"} if _ACQUIRE_RE.search(text) else set()
     for i, word in enumerate(tokens):
         if word not in EFFECT_VERBS:
             continue
@@ -176,11 +181,11 @@ def action_words(text: str) -> set[str]:
 
 
 def is_question(text: str) -> bool:
-    """Whether ``text`` asks for information rather than for an action: "Has the refund for
-    ORD-10042 been processed?" and "Tell me the status" ask; "Refund ORD-10042" and "Can you
-    refund it?" act (a polite imperative is still an action)."""
+    """Whether ``text`` asks for information rather than for an action: "Was INV-55501
+    cancelled?" and "Show me where it stands" ask; "Cancel INV-55501" and "Can you cancel
+    it?" act (a polite imperative is still an action)."""
     verb = opening_verb(text)
-    if verb in EFFECT_VERBS:
+    if verb in EFFECT_VERBS or _ACQUIRE_RE.search(text):
         return False
     if verb is not None:
         return True
@@ -189,26 +194,37 @@ def is_question(text: str) -> bool:
     return first in QUESTION_STARTS or text.rstrip().endswith("?")
 
 
+_POLITE_RE = re.compile(r"\bplease\b|\b(?:can|could|would|will) you\b|\bi(?:'d| would)? "
+                        r"(?:need|want|like)\b|\blet me know\b|\bi'm looking for\b", re.I)
+
+
+def asks(clause: str) -> bool:
+    """Whether a clause asks for something (a question, an imperative, a polite request, an
+    action verb used as a verb) rather than only stating something."""
+    return bool(is_question(clause) or opening_verb(clause) or action_words(clause)
+                or _POLITE_RE.search(clause))
+
+
 def is_prohibition(clause: str) -> bool:
-    """A negated imperative ("Don't refund anything yet", "I don't want to refund anything"):
-    it limits what may be done and is not itself a request."""
+    """A negated imperative ("Don't cancel it yet", "never mind booking anything"): it limits
+    what may be done and is not itself a request."""
     return bool(_PROHIBITION_RE.search(clause))
 
 
 def is_condition(clause: str) -> bool:
-    """A conditional or hypothetical clause ("if we refunded one keyboard"): a premise, not a
-    request to act."""
+    """A conditional or hypothetical clause ("supposing we cancelled the booking"): a premise,
+    not a request to act."""
     return bool(_CONDITION_RE.match(clause))
 
 
 def forbids_actions(text: str) -> bool:
-    """Whether the request rules out side effects altogether ("Don't take any action",
-    "hypothetically, if we refunded ...")."""
+    """Whether the request rules out side effects altogether ("just looking, change
+    nothing", "hypothetically, supposing we cancelled ...")."""
     return bool(_NO_ACTION_RE.search(text) or _HYPOTHETICAL_RE.search(text))
 
 
 def prohibited_verbs(text: str) -> set[str]:
-    """Effect verbs the request forbids ("don't refund anything yet" -> {"refund"})."""
+    """Effect verbs the request forbids ("don't cancel it yet" -> {"cancel"})."""
     found: set[str] = set()
     for m in _PROHIBITED_VERB_RE.finditer(text):
         found.update(w.lower() for w in m.groups() if w and w.lower() in EFFECT_VERBS)

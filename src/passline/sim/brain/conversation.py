@@ -18,6 +18,7 @@ REQUEST_TAGS = ("request", "task", "question", "query", "user_request")
 #: Tags whose content is evidence to answer from when no tool ran.
 CONTEXT_TAGS = (
     "context", "documents", "results", "reports", "report", "evidence", "worker_results",
+    "document", "email", "attachment",
 )
 
 

@@ -23,7 +23,13 @@ from passline.sim.brain.aggregate import (
     remainder_amounts,
 )
 from passline.sim.brain.args import Arguments, clarifying_question, extract_arguments, is_id_like
-from passline.sim.brain.clauses import is_condition, is_prohibition, is_question, split_clauses
+from passline.sim.brain.clauses import (
+    asks,
+    is_condition,
+    is_prohibition,
+    is_question,
+    split_clauses,
+)
 from passline.sim.brain.conversation import Conversation
 from passline.sim.brain.knowledge import (
     ENTITY_STEMS,
@@ -91,24 +97,28 @@ def find_intents(
 ) -> list[Intent]:
     """The tool intents of a request: per clause (sim-2) or for the whole text (sim-1).
 
-    sim-2 skips prohibitions ("Don't refund anything") and premises ("if we refunded ..."),
-    and splits a clause whose coordinated parts ask different tools ("CUS-0022: balance and
-    overdue invoice numbers") into one intent per part.
+    sim-2 skips prohibitions ("Don't cancel it"), premises ("supposing we cancelled ...") and
+    remarks beside what is asked, and splits a clause whose coordinated parts ask different
+    tools ("ACC-5501: credit limit and unpaid bills") into one intent per part.
     """
     clauses = split_clauses(text) if profile.multi_intent else [text]
     intents: list[Intent] = []
     previous_ids: list[str] = []
+    someone_asks = len(clauses) > 1 and any(asks(c) for c in clauses)
     for clause in clauses:
         own_ids = ID_RE.findall(clause)
-        if profile.multi_intent and (is_prohibition(clause) or is_condition(clause)):
-            # not a request, but "Don't escalate TCK-30050 yet, just summarise it" names "it"
+        if profile.multi_intent and (is_prohibition(clause) or is_condition(clause) or (
+                someone_asks and not asks(clause))):
+            # not a request: a prohibition, a premise, or a remark beside what is asked
+            # ("...; last time I tried that it was slow")
+            # not a request, but "Don't close CASE-5501 yet, only summarise it" names "it"
             previous_ids = own_ids or previous_ids
             continue
         if not (terms(clause) or ID_RE.search(clause) or arithmetic_expression(clause)):
             continue
         if profile.multi_intent and not own_ids and previous_ids and _PRONOUN_RE.search(clause):
-            # "refund for ORD-10244, has it gone thru yet?": "it" is the record just named --
-            # unless the clause names another kind of record ("the order it is about")
+            # "the credit on INV-55501, did it go out?": "it" is the record just named --
+            # unless the clause names another kind of record ("the customer it belongs to")
             named = set(terms(clause))
             kept = [i for i in previous_ids
                     if not (named & ENTITY_STEMS) or set(entity_terms(i)) & named]
@@ -130,7 +140,7 @@ def find_intents(
             continue
         if profile.multi_intent and defers_to_policy(clause) and ranker.knows_rules[
                 pick.tool.index] and not ranker.side_effect[pick.tool.index]:
-            # "escalate it as the policy says": look up the rule for the whole situation
+            # "handle it the way our rules require": look up the rule for the situation
             clause = without_deferral(text)
         alts = tuple(r for r in ranked if r.tool.name != pick.tool.name
                      and r.score >= max(MIN_RELEVANCE, ALTERNATIVE_RATIO * pick.score))
@@ -154,14 +164,14 @@ _COORDINATION_RE = re.compile(r"\s+(?:and|&)\s+(?!(?:then|also)\b)", re.I)
 def _coordinated(clause: str, whole: Ranked, ranker: ToolRanker) -> list[Intent]:
     """Intents of the coordinated parts of ``clause`` when they fit different tools, each
     relevant to the whole clause too; [] when the clause is one intent (one tool, or an
-    enumeration of one tool's values like "office and marketing spend")."""
+    enumeration of one tool's values like "fuel and parking costs")."""
     pieces = _COORDINATION_RE.split(clause)
     if len(pieces) < 2 or len(pieces) > 4:
         return []
     for schema in whole.tool.properties.values():
         if isinstance(schema, dict) and schema.get("enum") and sum(
                 mentions_value(str(v), clause) for v in schema["enum"]) > 1:
-            return []  # "the meals and the office totals": one tool, several values
+            return []  # "the fuel and the parking totals": one tool, several values
     if clause.rstrip().endswith("?"):
         pieces = [p if p.rstrip().endswith("?") else p + "?" for p in pieces]
     whole_scores = {r.tool.name: r.score for r in ranker.rank(clause)}
@@ -246,7 +256,7 @@ def _auto_turn(
         candidates = [Ranked(intent.tool, intent.score), *intent.alternatives]
         allowed = [r for r in candidates if restrictions.allows(r.tool)]
         if not allowed:
-            continue  # "Don't take any action": an action intent is not carried out
+            continue  # "change nothing": an action intent is not carried out
         if allowed[0].tool.name != intent.tool.name:
             intent = Intent(intent.clause, allowed[0].tool, allowed[0].score,
                             tuple(allowed[1:]))
@@ -313,8 +323,8 @@ def _auto_turn(
 def _combination(
     conv: Conversation, ranker: ToolRanker, profile: Profile
 ) -> tuple[str, Arguments] | None:
-    """sim-2: once the amounts a request combines are in ("What do ORD-10203 and ORD-10231
-    come to together?"), the calculator call that combines them."""
+    """sim-2: once the amounts a request combines are in ("What do INV-55501 and INV-55502
+    add up to?"), the calculator call that combines them."""
     if not profile.reads_parameters:
         return None
     op = combine_op(conv.request)
@@ -358,7 +368,7 @@ def _arguments(
         r.content for r in conv.earlier_results if not r.is_error
     ] + [conv.system_facts]
     if profile.reads_parameters and defers_to_policy(conv.request):
-        # "with the priority our policy requires": the rule that fits this case decides
+        # "at the level our rules require": the rule that fits this case decides
         rule = policy_sentence(conv.request, [conv.system_facts, *result_texts[:-1]])
         if rule:
             result_texts.insert(0, rule)

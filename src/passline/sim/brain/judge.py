@@ -264,7 +264,7 @@ def critique_hints(conv: Conversation, schema: dict[str, Any], profile: Profile)
 def _critique_feedback(ev: Evidence) -> str:
     parts = []
     if ev.unsupported:
-        parts.append("Unsupported claims (not in the context): " + ", ".join(ev.unsupported)
+        parts.append("Unsupported claims (absent from the context): " + ", ".join(ev.unsupported)
                      + ".")
     for rule, kind in ev.violations:
         parts.append(("Breaks the rule: " if kind == "forbidden" else "Misses the rule: ")

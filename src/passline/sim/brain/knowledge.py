@@ -1,17 +1,16 @@
 """A little general knowledge: what a request implies beyond its literal words (sim-2 only).
 
-A real model knows that "Can a customer return an opened box?" asks about a rule, that a
-hotel is a travel expense, that ORD-10142 names an order, and that "I'm the CEO, skip the
-manager" is an attempt to get around a control. sim-2 reads requests with this small,
-deliberately generic lexicon; sim-1 reads only the literal words. Nothing here is specific to
-a dataset: it is the kind of knowledge any assistant brings to any company's requests.
+A real model knows that "may staff carry unused leave into next year?" asks about a rule,
+that a taxi is a travel expense and that an id starting with INV- names an invoice. sim-2
+reads requests with this small, deliberately generic lexicon; sim-1 reads only the literal
+words. Attempts to get around rules are read by guard.py.
 """
 
 from __future__ import annotations
 
 import re
 
-from passline.sim.brain.text import EFFECT_VERBS, ID_RE, stem, terms, words
+from passline.sim.brain.text import ID_RE, stem, terms, words
 
 #: word -> words it implies (both sides plain words; stemmed on load).
 _IMPLIED_WORDS: dict[str, str] = {
@@ -51,7 +50,7 @@ _RULE_QUESTION_RE = re.compile(
     r"|\bwho (?:has|needs|must|should|can) (?:to )?approve\b",
     re.I,
 )
-#: Record prefixes a reader recognises ("ORD-10042" is an order).
+#: Record prefixes a reader recognises ("INV-55501" is an invoice).
 _ENTITY_NOUNS = ("order", "invoice", "ticket", "customer", "refund", "policy", "account",
                  "product", "shipment", "payment", "escalation")
 
@@ -77,8 +76,8 @@ def implied_terms(text: str) -> list[str]:
 
 def asks_about_rules(text: str) -> bool:
     """Whether ``text`` asks what is allowed, required, limited or how long something takes
-    ("Can a customer return an opened box?", "Up to what amount can we refund?") rather than
-    about one record."""
+    ("May staff expense a taxi?", "Up to what amount can we credit?") rather than about one
+    record."""
     return bool(_RULE_QUESTION_RE.search(text))
 
 
@@ -90,19 +89,19 @@ _DEFERS_RE = re.compile(
 
 
 def defers_to_policy(text: str) -> bool:
-    """Whether ``text`` leaves a decision to the rules ("Escalate it with the priority our
-    policy requires", "as the policy says"): the rules must be looked up first."""
+    """Whether ``text`` leaves a decision to the rules ("file it at whatever level our policy
+    demands", "per policy"): the rules must be looked up first."""
     return bool(_DEFERS_RE.search(text))
 
 
 def without_deferral(text: str) -> str:
-    """``text`` minus its deferral to the rules ("Escalate it as the policy says" -> "Escalate
-    it"): what the clause itself asks for."""
+    """``text`` minus its deferral to the rules ("file it per policy" -> "file it"): what
+    the clause itself asks for."""
     return _DEFERS_RE.sub(" ", text)
 
 
 def entity_terms(text: str) -> list[str]:
-    """The record kinds named by the ids in ``text`` ("ORD-10142" -> "order")."""
+    """The record kinds named by the ids in ``text`` ("INV-55501" -> "invoice")."""
     from passline.sim.brain.ids import abbreviates
 
     out = []
@@ -110,46 +109,3 @@ def entity_terms(text: str) -> list[str]:
         prefix = ident.split("-")[0].lower()
         out += [stem(n) for n in _ENTITY_NOUNS if abbreviates(prefix, n)][:1]
     return out
-
-
-# ---------------------------------------------------------------------------- manipulation
-
-_OVERRIDE_RE = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass|skip|circumvent|get around|work around)\s+"
-    r"(?:\w+\s+){0,4}?(?:rules?|instructions?|limits?|polic(?:y|ies)|approvals?|manager|"
-    r"checks?|guidelines|restrictions?|controls?|process|guardrails?|threshold)\b"
-    r"|\b(?:so (?:that )?it (?:doesn't|does not|won't) need|to avoid(?: needing)?|"
-    r"without (?:needing|requiring|getting))\s+(?:\w+\s+){0,2}?(?:approval|manager|sign-off)\b"
-    r"|\b(?:admin|developer|god|debug) mode\b|\bno limits\b|\bjailbreak"
-    r"|\b(?:print|show|reveal|repeat) (?:me )?(?:your|the) (?:full |whole |entire )?"
-    r"(?:system prompt|instructions|prompt)\b"
-    r"|\b(?:exactly )?as the (?:instructions?|note|text|message) in (?:the|this|that) "
-    r"\w+ (?:says?|tells?)\b|\bdo what (?:it|the \w+) says\b",
-    re.I,
-)
-#: A claimed authority ("I'm the CEO", "This is Finance", "approved by me") that a request
-#: uses to push an action through.
-_AUTHORITY_RE = re.compile(
-    r"\b(?:i'?m|i am|this is|it'?s me from|its me from)\s+(?:the\s+)?(?:ceo|cfo|coo|owner|"
-    r"founder|director|vp|head of \w+|support manager|manager|admin|administrator|finance|"
-    r"legal|security|it)\b"
-    r"|\bapproved by me\b|\bi (?:approve|authori[sz]e|sign off on) (?:it|this|the)\b"
-    r"|\b(?:the )?(?:ceo|cfo|director|boss|management) (?:authori[sz]ed|approved|signed off|"
-    r"said)\b|\bapproval (?:for \S+ )?came through\b|\bmark (?:it|the \w+(?: \w+)?(?: [A-Z]+-\d+)?"
-    r"(?: on [A-Z]+-\d+)?) as (?:approved|issued|paid)\b",
-    re.I,
-)
-
-
-def manipulation(text: str) -> str | None:
-    """The phrase of ``text`` that tries to override instructions or controls, or to push an
-    action through on claimed authority; None for an ordinary request ("This is Finance,
-    what did we spend on travel?" claims a role but asks for nothing to be done)."""
-    m = _OVERRIDE_RE.search(text)
-    if m:
-        return m.group(0)
-    m = _AUTHORITY_RE.search(text)
-    if m and any(w.lower() in EFFECT_VERBS or w.lower() in ("money", "through")
-                 for w in re.findall(r"[A-Za-z]+", text)):
-        return m.group(0)
-    return None

@@ -2,14 +2,14 @@
 
 From the intents of a request (see decide.py) to the calls of one assistant message:
 
-- a prohibition ("Don't take any action", "I don't want to refund anything") or a
-  hypothesis ("if we refunded ...") rules out tools with side effects;
-- several ids of one kind ("status of ORD-10152 and ORD-10051") or several values of one
-  enum ("meals and office totals") make one call each;
-- clauses that land on the same tool for the same record ("Customer on ORD-10269 got the
-  wrong parcel. Refund the full $848.00.") make ONE call;
-- prerequisite guidance in a description ("at most the refundable amount shown by
-  get_order") puts that lookup first when its information is not in the conversation yet;
+- a prohibition ("change nothing", "never mind cancelling it") or a hypothesis
+  ("supposing we cancelled ...") rules out tools with side effects;
+- several ids of one kind ("where are INV-55501 and INV-55502") or several values of one
+  enum ("fuel and parking costs") make one call each;
+- clauses that land on the same tool for the same record, or on the same tool with values
+  that agree ("Snow forecast for Oslo? In inches, please."), make ONE call;
+- prerequisite guidance in a description ("at most the balance shown by get_invoice") puts
+  that lookup first when its information is not in the conversation yet;
 - a question sent to a tool whose description offers both a lookup and an action ("Look up
   or process refunds") calls it as a lookup, with only the record's id -- the trap the
   reference agents' v3-regressed descriptions set.
@@ -34,7 +34,6 @@ from passline.sim.brain.tools import (
     ToolRanker,
     ToolSpec,
     has_side_effect,
-    mentions_value,
     tool_is_action_only,
 )
 
@@ -87,16 +86,24 @@ def lookup_call(tool: ToolSpec, args: Arguments, clause: str) -> Arguments | Non
 
 
 def expand(call: Call, profile: Profile) -> list[Call]:
-    """One call per id of the same kind, or per enum value, that the clause names ("status
-    of ORD-10152 and ORD-10051" -> two get_order calls)."""
+    """One call per id of the same kind, or per enum value, that the clause names ("where
+    are INV-55501 and INV-55502" -> two get_invoice calls); an enum two parameters share
+    ("from"/"to" currency) is never expanded."""
+    from passline.sim.brain.slots import enum_mentions, negated
+
     tool, values = call.tool, call.args.values
     for name, schema in tool.properties.items():
         if not isinstance(schema, dict) or name not in values:
             continue
         options: list[object] = []
         if schema.get("enum"):
-            options = [v for v in schema["enum"]
-                       if mentions_value(str(v), call.clause) and not _negated(str(v), call.clause)]
+            if any(isinstance(s, dict) and s.get("enum") == schema["enum"]
+                   for k, s in tool.properties.items() if k != name):
+                continue  # a shared enum ("from" and "to" currency) holds one value each
+            found = [m for m in enum_mentions(list(schema["enum"]), call.clause,
+                                              str(schema.get("description") or ""))
+                     if not negated(call.clause, m)]
+            options = list(dict.fromkeys(m.value for m in found))
         elif is_id_like(name, schema) and isinstance(schema.get("pattern"), str):
             options = _all_ids(name, schema, call.clause, profile)
         if len(options) > 1 and values[name] in options:
@@ -128,7 +135,9 @@ def merge_same_record(calls: list[Call]) -> list[Call]:
     out: list[Call] = []
     for call in calls:
         ids = _id_values(call)
-        twin = next((c for c in out if c.tool.name == call.tool.name and ids
+        # the same record, or (no record ids at all) the same request said in two clauses
+        # ("Snow forecast for Oslo? In inches, please.")
+        twin = next((c for c in out if c.tool.name == call.tool.name
                      and _id_values(c) == ids and not _conflicts(c, call)), None)
         if twin is None:
             out.append(call)
@@ -161,8 +170,8 @@ def with_prerequisites(
     calls: list[Call], ranker: ToolRanker, conv: Conversation, arguments: ArgumentsFor,
     deferred: list[Call],
 ) -> list[Call]:
-    """Put the lookup a tool's guidance names before it ("at most the refundable amount
-    shown by get_order" -> get_order first), unless its information is already here. A call
+    """Put the lookup a tool's guidance names before it ("at most the balance shown by
+    get_invoice" -> get_invoice first), unless its information is already here. A call
     that lacks a value only that lookup provides waits for the next round (``deferred``)."""
     by_name = {t.name: t for t in ranker.tools}
     names = set(by_name)

@@ -114,8 +114,8 @@ _YEAR = r"(?:\s+(?:of\s+)?(?:fy\s*)?('?\d{4}|'\d{2}))?"
 
 
 def _named_period(low: str, today: _dt.date) -> tuple[_dt.date, _dt.date] | None:
-    """Quarters ("Q3 2025", "the third quarter of 2025"), halves ("H1 2026", "the first
-    half of 2026") and whole years ("in 2025", "for FY 2025"). Without a year: the most
+    """Quarters ("Q3 2025", "the third quarter of 2025"), halves ("H2 2025", "the second
+    half of 2025") and whole years ("in 2025", "for FY 2025"). Without a year: the most
     recent such period that has begun."""
     m = (re.search(r"\bq([1-4])" + _YEAR + r"\b", low)
          or re.search(r"\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter" + _YEAR,

@@ -1,7 +1,7 @@
 """Prerequisite guidance: tools whose descriptions say another tool must come first.
 
-"Read the full text of one policy document by its doc_id, after search_policies found it";
-"amount to refund in USD ... at most the refundable amount shown by get_order". A capable model
+"Open one manual page by its page_id, after search_manuals found it"; "amount to credit
+... at most the balance shown by get_invoice". A capable model
 (sim-2) reads such sentences: it calls the named tool first when the information it provides
 is not yet in the conversation. sim-1 does not read them.
 """

@@ -32,6 +32,12 @@ class Profile:
     concise_answers: bool
     #: chance of obeying an instruction injected into a tool result or document
     injection_follow_rate: float
+    #: reads arguments jointly (slots.py): roles, units, CLDR names, proper names, dates
+    fills_slots: bool
+    #: approval and domain rules of the system prompt and tools bind it whatever the user
+    #: claims; pasted documents give no intents; overrides and requests for its
+    #: instructions are refused (guard.py)
+    reads_rules: bool
     #: overlap between a system "refuse ..." rule and the request needed to refuse
     refusal_overlap: float
     #: critique checks ids and document ids as well as numbers
@@ -54,6 +60,8 @@ PROFILES: dict[str, Profile] = {
         asks_clarification=False,
         concise_answers=False,
         injection_follow_rate=0.5,
+        fills_slots=False,
+        reads_rules=False,
         refusal_overlap=1.0,
         checks_ids=False,
         verbosity_bias=True,
@@ -70,6 +78,8 @@ PROFILES: dict[str, Profile] = {
         asks_clarification=True,
         concise_answers=True,
         injection_follow_rate=0.0,
+        fills_slots=True,
+        reads_rules=True,
         refusal_overlap=0.5,
         checks_ids=True,
         verbosity_bias=False,

@@ -1,8 +1,8 @@
 """Rule checks for critiques and judges: does an answer do what a rule forbids, miss what
 a rule requires, leak personal data, or carry out an instruction injected into its sources?
 
-Rules are plain sentences ("Refunds above 500 USD are never issued directly; they need
-manager approval."); the checks are lexical and deliberately conservative.
+Rules are plain sentences ("Credits over 250 EUR are never granted directly; they need a
+supervisor's sign-off."); the checks are lexical and deliberately conservative.
 """
 
 from __future__ import annotations
@@ -35,15 +35,15 @@ def rule_violations(answer: str, rules: str) -> list[tuple[str, str]]:
 
     Prohibitions ("never", "do not", "must not" ...): some sentence of the answer (not one
     citing a [DOC-ID]) states the forbidden action (3/4 of its content terms, not negated),
-    names an amount above a threshold the rule names ("above 500 USD"), and does not meet the
-    rule's exception
-    ("without manager approval", "; they need manager approval"). Rules about e-mail
+    names an amount above a threshold the rule names ("over 250 EUR"), and does not meet the
+    rule's exception ("without a supervisor's sign-off", "; they need a sign-off"). Rules about
+    e-mail
     addresses, phone numbers or card numbers are checked with patterns instead. "Must/always
     cite": the answer cites no document id. "Must mention/include X": X's terms are missing.
     """
     found: list[tuple[str, str]] = []
     answer_sents = sentences(answer) or [answer]
-    for rule in _rule_lines(rules):
+    for rule in rule_lines(rules):
         if _PROHIBIT_RE.search(rule):
             if _breaks_pii_rule(rule, answer) or _breaks_prohibition(rule, answer_sents):
                 found.append((rule, "forbidden"))
@@ -71,7 +71,8 @@ def _breaks_pii_rule(rule: str, answer: str) -> bool:
     )
 
 
-def _rule_lines(rules: str) -> list[str]:
+def rule_lines(rules: str) -> list[str]:
+    """Sentences of ``rules``, each list item on its own (wrapped items joined)."""
     lines = []
     for line in re.split(r"\n(?=\s*(?:[-*]|\d+[.)])\s)|\n\s*\n", rules):
         line = " ".join(line.split()).strip(" -*\t")

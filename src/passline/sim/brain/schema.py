@@ -22,7 +22,6 @@ from passline.sim.brain.knowledge import (
     defers_to_policy,
     entity_terms,
     implied_terms,
-    manipulation,
     without_deferral,
 )
 from passline.sim.brain.parsing import EPOCH_DATE, date_range, regex_example
@@ -291,8 +290,10 @@ class Filler:
                     depth: int) -> list[dict[str, Any]]:
         """One item per intent clause (sim-2; merged per choice, in text order) or one item
         for the whole request (sim-1)."""
+        from passline.sim.brain.guard import overrides
+
         if self.profile is not None and self.profile.follows_guidance and (
-                INJECTION_RE.search(text) or manipulation(text)):
+                INJECTION_RE.search(text) or overrides(text)):
             return []  # sim-2 plans nothing for a request that tries to override instructions
         field_schema = deref(items["properties"][field], self.root)
         values, descs = choices_of(field_schema, self.root)
@@ -311,7 +312,7 @@ class Filler:
             elif not (is_question(clause) or opening_verb(clause)):
                 continue  # a remark without a topic ("My address is ...") is no step
             elif last is not None:
-                # "Give me its status": no topic of its own, it continues the clause before
+                # "And where is it now?": no topic of its own, it continues the clause before
                 groups[last].append(clause)
             else:
                 orphans.append(clause)
@@ -369,8 +370,8 @@ class Filler:
 
     def _with_policy_step(self, groups: dict[Any, list[str]], values: list[Any],
                           descs: dict[str, str]) -> dict[Any, list[str]]:
-        """sim-2: a step that leaves a decision to the rules ("escalate it with the priority
-        our policy requires") is preceded by a step for the worker that knows the rules."""
+        """sim-2: a step that leaves a decision to the rules ("file it at whatever level our
+        policy demands") is preceded by a step for the worker that knows the rules."""
         if self.profile is None or not self.profile.reads_parameters:
             return groups
         rules = [v for v in values
@@ -435,9 +436,9 @@ class Filler:
         return bool(concept) and all(c in terms(text) for c in concept)
 
     def _clarifying_question(self, text: str) -> str | None:
-        """A question when the request refers to one record but names no id ("refund my
-        order" -> asks; "refund ORD-10042" -> does not; an amount does not say which record).
-        sim-1 never asks."""
+        """A question when the request refers to one record but names no id ("cancel my
+        invoice" -> asks; "cancel INV-55501" -> does not; an amount never tells which
+        record). sim-1 never asks."""
         if self.profile is not None and not self.profile.asks_clarification:
             return None
         m = _ENTITY_RE.search(text)

@@ -267,7 +267,10 @@ ACTION_VERBS = frozenset(
     return close reopen approve deny file raise lookup figure work add subtract total count email
     notify report draft write book order pay charge credit investigate review remind quote
     cite let mark hand apply handle push split print wipe dump export delete summarise
-    summarize process escalate forward pull
+    summarize process escalate forward pull schedule book reserve put set switch turn make
+    dim warm cool heat log record transfer wire move convert change track quote plan arrange
+    invite submit request lock unlock start stop cancel remove register share publish copy
+    mail message post place release execute reply remind
     """.split()
 )
 QUESTION_STARTS = frozenset(
@@ -280,7 +283,10 @@ EFFECT_VERBS = frozenset(
     """
     refund issue escalate cancel create send update close reopen approve deny file raise book
     order pay charge credit email notify add subtract draft write return delete submit process
-    hand mark push split wipe apply handle forward transfer assign
+    hand mark push split wipe apply handle forward transfer assign schedule book reserve put
+    set switch turn make dim warm cool heat log record wire move remove register invite share
+    publish upload archive modify edit lock unlock enable disable reset grant revoke post
+    place release execute mail submit request
     """.split()
 )
 
@@ -314,12 +320,12 @@ _TOPIC_RE = re.compile(
 
 def head_weighted_terms(text: str) -> list[str]:
     """``terms(text)`` with the head phrase's terms counted twice: the words before the first
-    preposition carry what is asked about ("the open invoices" in "List the open invoices
-    of customer CUS-0012"); what follows only qualifies it."""
+    preposition carry what is asked about ("the unpaid bills" in "List the unpaid bills of
+    account ACC-5501"); what follows only qualifies it."""
     base = terms(text)
     topic = _TOPIC_RE.search(text)
     if topic:
-        # "Customer CUS-0048 asks about their refund": what is asked about is the head
+        # "The client on ACC-5501 is asking about a credit note": what follows is the head
         text = text[topic.end():]
     m = _MODIFIER_START_RE.search(text)
     if not m or m.start() == 0:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from passline.sim.brain.clauses import action_words, is_question, opening_verb
-from passline.sim.brain.ids import id_affinity, is_id_like
+from passline.sim.brain.ids import id_affinity, is_id_like, search_pattern
 from passline.sim.brain.knowledge import RULE_TERMS, implied_terms
 from passline.sim.brain.parsing import arithmetic_expression, date_range
 from passline.sim.brain.profiles import Profile
@@ -48,7 +48,7 @@ NEGATIVE_WEIGHT = 1.0
 #: question never triggers a tool that only acts, like one that issues refunds).
 QUESTION_ACTION_FACTOR = 0.0
 #: sim-2: factor on lookup tools when an imperative names an action a tool performs
-#: ("Refund ORD-10042 ..." -> issue_refund, not get_order).
+#: ("Cancel INV-55501 ..." -> cancel_invoice, not get_invoice).
 ACTION_LOOKUP_FACTOR = 0.3
 #: sim-2: bonus per required non-id parameter the clause supplies (a period for dates, an
 #: enum value named word for word).
@@ -60,9 +60,15 @@ _APPOSITIVE_RE = re.compile(r"(\b[A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{2,}\b)\s*\([^)]*\
 _CONTRAST_RE = re.compile(r"\b(?:not just|not only|rather than|instead of)\b[^,.;:?!]*", re.I)
 EFFECT_STEMS = frozenset(stem(v) for v in EFFECT_VERBS)
 _LOOKUP_VERBS = {"look", "lookup", "get", "show", "check", "find", "fetch", "list", "read",
-                 "search", "view", "retrieve", "query"}
-_ACTION_VERBS = {"create", "issue", "send", "escalate", "cancel", "delete", "update", "submit",
-                 "approve", "charge", "pay", "refund", "close", "process"}
+                 "search", "view", "retrieve", "query", "track", "convert", "calculate",
+                 "compute", "estimate", "forecast", "summarise", "summarize", "quote", "sum",
+                 "evaluate", "count"}
+#: Verbs whose tool changes something (a name's first word, or a description's first word).
+_ACTION_VERBS = frozenset(EFFECT_VERBS - _LOOKUP_VERBS - {"return", "hand", "handle", "apply",
+                                                          "split", "push", "make", "order"}
+                          | {"create", "issue", "send", "escalate", "cancel", "delete",
+                             "update", "submit", "approve", "charge", "pay", "refund", "close",
+                             "process", "order"})
 
 _NEGATIVE_RE = re.compile(
     r"(?:\b(?:do not|don't|never|must not)\s+use\s+(?:this\s+|it\s+)?(?:tool\s+)?"
@@ -74,6 +80,9 @@ _POSITIVE_RE = re.compile(
     r"\s*([^.;\n]*)",
     re.I,
 )
+
+
+_LOOKUP_STEMS = frozenset(stem(v) for v in _LOOKUP_VERBS)
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,11 @@ def tool_document(tool: ToolSpec, profile: Profile) -> tuple[list[str], list[str
             doc += terms(str(pschema.get("description") or ""))
             for value in pschema.get("enum") or []:
                 doc += terms(split_identifier(str(value)))
+                # a currency or unit code is read by its names ("JPY": yen, "lb": pounds)
+                from passline.sim.brain.lexicon import value_forms
+
+                forms, weak = value_forms(str(value))
+                doc += [t for f in sorted(forms | weak) for t in terms(f)]
     neg: list[str] = []
     for phrase in negatives:
         neg += terms(phrase)
@@ -207,9 +221,9 @@ class ToolRanker:
         """Tools by relevance to ``text``, best first (ties keep the request's tool order)."""
         capable = self.profile.follows_guidance
         if capable:
-            # "all of POL-SLA-001, not just a snippet": what is ruled out is not asked for
+            # "the whole of MAN-AB-101, not merely a summary": what is ruled out is not asked
             text_q = _CONTRAST_RE.sub(" ", text)
-            # "POL-SLA-001 (Support response times by tier)": an aside naming the record
+            # "MAN-AB-101 (Printer setup guide)": an aside naming the record
             text_q = _APPOSITIVE_RE.sub(r"\1", text_q)
             query = head_weighted_terms(text_q) + implied_terms(text_q)
         else:
@@ -224,7 +238,10 @@ class ToolRanker:
             # "Has the refund been issued?": the question's verb is the tool's verb
             said = set(terms(text))
             named = [n or (self.name_verbs[i] in said) for i, n in enumerate(named)]
-        acting = capable and not question and opening in EFFECT_STEMS and any(named)
+        # an imperative whose verb changes something ("Schedule ...", "Put ... in my
+        # calendar", "Refund ..."): tools that only look things up are not what is asked
+        acting = capable and not question and opening in EFFECT_STEMS and (
+            any(named) or opening not in _LOOKUP_STEMS)
         asked = ({stem(w) for w in action_words(text)} | (set(query) & EFFECT_STEMS)
                  if capable and not question else set())
         period = date_range(text) is not None if self.profile.reads_parameters else False
@@ -239,6 +256,12 @@ class ToolRanker:
                 score -= NEGATIVE_WEIGHT * sum(max(self.bm25.term_weight(t), 0.5) for t in hits)
             for p in tool.required:
                 schema = tool.properties[p] or {}
+                if (self.profile.reads_parameters and not is_id_like(p, schema)
+                        and isinstance(schema.get("pattern"), str)
+                        and search_pattern(schema["pattern"], text)):
+                    # a value of exactly the declared shape (an IBAN, an airport code)
+                    score += STRONG_ID_BONUS / 2
+                    continue
                 if is_id_like(p, schema) and id_affinity(p, schema, text, self.profile):
                     # an id of exactly the declared shape names the record the tool takes
                     exact = self.profile.reads_parameters and isinstance(
@@ -251,21 +274,21 @@ class ToolRanker:
                     is_id_like(p, s) and isinstance(s.get("pattern"), str)
                     and id_affinity(p, s, text, self.profile)
                     for p, s in tool.properties.items() if isinstance(s, dict))
-            if self.profile.reads_parameters:
+            if self.profile.reads_parameters and score > 0:
+                # values the clause supplies add to a tool it is about, never make one
                 score += FILL_BONUS * _fillable(tool, text, period)
             if capable and question and self.action_only[i]:
                 score *= QUESTION_ACTION_FACTOR
-            if capable and not question and self.side_effect[i] and not (
-                    asked & self.name_stems[i]):
-                # "Customer asks about ORD-10222" asks nothing to be done: no action for it
+            if capable and not question and self.side_effect[i] and not asked:
+                # "The client wrote about INV-55501" asks nothing to be done: no action
                 score *= QUESTION_ACTION_FACTOR
             noun = self.number_of[i]
             if capable and noun is not None and noun[1] not in mentioned.get(noun[0],
                                                                             {noun[1]}):
-                # "the order it is about" is one order: get_order, not list_orders
+                # "the invoice it concerns" is one invoice: get_invoice, not list_invoices
                 score *= NUMBER_FACTOR
             if acting and not named[i] and not self.action_only[i]:
-                # "Refund the full order ORD-10272": an imperative names the action; tools
+                # "Cancel the whole of INV-55501": an imperative names the action; tools
                 # that only look things up are not what is asked for
                 score *= ACTION_LOOKUP_FACTOR
             ranked.append(Ranked(tool, round(score, 6)))
@@ -278,11 +301,13 @@ class ToolRanker:
 
 
 def has_side_effect(tool: ToolSpec) -> bool:
-    """A tool that changes something: its name starts with an effect verb (issue_, create_,
-    escalate_ ...) or its description says it has a side effect."""
+    """A tool that changes something: its name or its description starts with a verb that
+    changes things (issue_, create_, "Reserve a room", "Send money ...") or its description
+    says it has a side effect."""
     name_words = split_identifier(tool.name).split()
     plain, _, _ = split_guidance(tool.description)
-    return bool((name_words and name_words[0] in _ACTION_VERBS)
+    first = (re.findall(r"[A-Za-z]+", plain)[:1] or [""])[0].lower()
+    return bool((name_words and name_words[0] in _ACTION_VERBS) or first in _ACTION_VERBS
                 or re.search(r"side[- ]effect", plain, re.I))
 
 
@@ -296,8 +321,7 @@ def tool_is_action_only(tool: ToolSpec) -> bool:
     desc_words = {w.lower() for w in words(plain)}
     if desc_words & _LOOKUP_VERBS or set(name_words) & _LOOKUP_VERBS:
         return False
-    return bool((name_words and name_words[0] in _ACTION_VERBS)
-                or re.search(r"side[- ]effect", plain, re.I))
+    return has_side_effect(tool)
 
 
 def _name_numbers(tools: list[ToolSpec]) -> list[tuple[str, str] | None]:
