@@ -54,7 +54,7 @@ _ACTION_RE = re.compile(r"\b(?:i(?:'ve| have)|we(?:'ve| have)|i)\s+(?:just\s+|no
 _DONE_RE = re.compile(r"^\s*done\b", re.I)
 #: words that give a reason a request cannot be met (a rule, a requirement)
 _REASON = re.compile(r"\b(?:must|only|requires?|required|needs?|policy|rule|verif\w*|approv\w*|"
-                     r"allowed|permitted|because|since|outside|scope|i can help with)\b", re.I)
+                     r"allowed|permitted|because|since|outside|scope)\b", re.I)
 _REFERRAL = re.compile(r"\b(?:check with|contact|ask (?:your|the|a)|reach out|get in touch|"
                        r"refer (?:you|to)|look it up|consult)\b", re.I)
 _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august",

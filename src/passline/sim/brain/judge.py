@@ -2,9 +2,9 @@
 
 Prompts carry <question>, <answer> (or <answer_a>/<answer_b>), <reference>, <context> and
 <rules> blocks. The critique checks that the ids, dates and numbers of a draft appear in its
-sources. The judge reads more closely (``assess``): it binds every claim to what it is about
-in the context, and in the reference (``binding``), so a figure that exists in the context but
-about something else, or in another unit, counts against the answer. sim-1 as a judge has two
+sources. The judge reads more closely (``assess``): it binds every claim to what the context
+says about the same thing -- and the reference, when given (``binding``) -- so a figure that
+exists in the context but about something else, or in another unit, counts against it. sim-1 as a judge has two
 documented biases -- verbosity and position -- that passline's judge calibration is there to
 measure.
 """
@@ -270,7 +270,7 @@ def _critique_feedback(ev: Evidence) -> str:
         parts.append(("Breaks the rule: " if kind == "forbidden" else "Misses the rule: ")
                      + rule.rstrip(".") + ".")
     if not parts:
-        parts.append(f"Every claim ({', '.join(ev.claims)}) is supported by the context; no "
+        parts.append(f"Every claim ({', '.join(ev.claims)}) has support in the context; no "
                      "rule is broken." if ev.claims else "No factual claims to check; no rule is "
                      "broken.")
     return " ".join(parts)
