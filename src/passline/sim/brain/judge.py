@@ -4,9 +4,9 @@ Prompts carry <question>, <answer> (or <answer_a>/<answer_b>), <reference>, <con
 <rules> blocks. The critique checks that the ids, dates and numbers of a draft appear in its
 sources. The judge reads more closely (``assess``): it binds every claim to what the context
 says about the same thing -- and the reference, when given (``binding``) -- so a figure that
-exists in the context but about something else, or in another unit, counts against it. sim-1 as a judge has two
-documented biases -- verbosity and position -- that passline's judge calibration is there to
-measure.
+exists in the context but about something else, or in another unit, counts against it.
+sim-1 as a judge has two documented biases -- verbosity and position -- that passline's judge
+calibration is there to measure.
 """
 
 from __future__ import annotations
