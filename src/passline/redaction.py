@@ -26,7 +26,8 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 # mapping keys whose values are credentials: dropped whole, whatever they hold
 SECRET_KEYS = frozenset({"authorization", "api_key", "api-key", "x-api-key", "apikey",
-                         "openai_api_key", "proxy-authorization", "cookie", "set-cookie"})
+                         "openai_api_key", "user_api_key", "proxy-authorization", "cookie",
+                         "set-cookie"})
 
 
 def redact(value: Any) -> Any:

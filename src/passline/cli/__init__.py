@@ -27,6 +27,7 @@ SUBCOMMAND_MODULES = [
     "passline.cli.config",
     "passline.cli.init",
     "passline.cli.ci",
+    "passline.cli.traces",
 ]
 
 EPILOG = "exit codes: " + ", ".join(
