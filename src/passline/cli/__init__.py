@@ -28,6 +28,7 @@ SUBCOMMAND_MODULES = [
     "passline.cli.init",
     "passline.cli.ci",
     "passline.cli.traces",
+    "passline.cli.shadow",
 ]
 
 EPILOG = "exit codes: " + ", ".join(

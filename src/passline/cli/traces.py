@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="the files' format (default: detected from each file)")
     imp.add_argument("--tag", action="append", default=[], metavar="TAG",
                      help="add this tag to every imported record (repeatable)")
+    imp.add_argument("--traffic-dir", default=None, metavar="DIR",
+                     help="the traffic store (default: traffic_dir of [tool.passline])")
     add_output_flags(imp)
     imp.set_defaults(func=run_import)
 
@@ -46,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh = tsub.add_parser("show", help="one recorded conversation, as stored (redacted)",
                          **examples("passline traces show 0ae858df1b3abd58"))
     sh.add_argument("id", metavar="ID")
+    sh.add_argument("--traffic-dir", default=None, metavar="DIR",
+                    help="the traffic store (default: traffic_dir of [tool.passline])")
     sh.set_defaults(func=run_show)
 
 
@@ -103,7 +107,6 @@ def run_import(args: argparse.Namespace) -> int:
     from passline.settings import Settings
     from passline.traffic import import_files
 
-    args.traffic_dir = None
     store = store_of(args)
     result = import_files(args.files, store, fmt=args.format, tags=args.tag,
                           pricing=Settings.resolve().pricing)
@@ -137,7 +140,6 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from passline.traffic import Selection
 
-    args.traffic_dir = None
     (record,) = store_of(args).select(Selection(ids=(args.id,)))
     print(json.dumps(record.to_dict(), indent=2, ensure_ascii=False))
     return 0
