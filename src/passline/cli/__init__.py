@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES = [
     "passline.cli.ci",
     "passline.cli.traces",
     "passline.cli.shadow",
+    "passline.cli.history",
 ]
 
 EPILOG = "exit codes: " + ", ".join(
