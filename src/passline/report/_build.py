@@ -219,7 +219,8 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
         passline_version=__version__)
     meta = {"page_size": PAGE_SIZE, "n": len(cases),
             "baseline_recorded": base.trials is not None,
-            "candidate_recorded": cand.trials is not None}
+            "candidate_recorded": cand.trials is not None,
+            "runs": {"b": base.label, "c": cand.label}, "title": title}  # for review marks
     _write(paths.index_html, render_index(context, cases_json(cases, meta)))
     _write_history(out, history_root, cand)
     _write(paths.summary_md, render_summary(comparison=comparison, verdict=verdict, base=base,
