@@ -77,7 +77,7 @@ def test_page_is_self_contained_escaped_and_marks_promotions(project):
 def test_cli_history_json_and_html(project, capsys, tmp_path):
     root, _ = project
     assert main(["history", "--run-dir", str(root / "runs"), "--baselines-dir",
-                 str(root / "baselines"), "--json", "--html", str(tmp_path)]) == 0
+                 str(root / "baselines"), "--json", "--out", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["runs"]) == 4 and (tmp_path / "history.html").is_file()
     assert main(["history", "--run-dir", str(root / "runs"), "--plain"]) == 0

@@ -93,7 +93,7 @@ def test_cli_labels_add_then_calibrate_measures_against_them(project, runs, caps
                                  "marks": [_mark(runs), _mark(runs, case_id="c2", label="")]}))
     assert main(["judge", "labels", "add", str(marks), "--labeller", "Test Reviewer",
                  "--kind", "human", "--dataset", "review-labels", "--rubric",
-                 "answer-quality@1", "--runs", str(runs.candidate.parent), "--json"]) == 0
+                 "answer-quality@1", "--run-dir", str(runs.candidate.parent), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["dataset"] == "review-labels@v1" and len(out["skipped"]) == 1
     assert main(["golden", "lock"]) == 0

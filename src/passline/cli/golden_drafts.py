@@ -27,7 +27,7 @@ def register_drafts(gsub: argparse._SubParsersAction,
     d.add_argument("name", metavar="NAME", help="the dataset (a new one starts at v1)")
     d.add_argument("--from-traces", action="store_true", required=True,
                    help="draft from the traffic store (passline traces import)")
-    d.add_argument("--flagged", action="append", default=[], metavar="DIR",
+    d.add_argument("--flagged", action="append", default=[], metavar="PATH",
                    help="only the conversations a shadow run flagged (its report folder or "
                         "flagged.jsonl; repeatable)")
     d.add_argument("--reason", action="append", default=[], metavar="REASON",

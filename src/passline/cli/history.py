@@ -1,5 +1,5 @@
 """``passline history [DATASET|EVAL]``: runs and baselines over time, with promotions and
-rollbacks; ``--html`` writes the history page."""
+rollbacks; ``--out DIR`` writes the history page."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "history", help="pass rate, score, cost and p95 of recorded runs and baselines over "
         "time", description="Every recorded run (and every baseline version) of a dataset or "
         "an eval, oldest first, with baseline promotions and rollbacks: is a regression new, "
-        "or a trend? --html writes the same as a self-contained page.",
-        **examples("passline history", "passline history tools-unit@v2 --html reports/history",
+        "or a trend? --out writes the same as a self-contained page.",
+        **examples("passline history", "passline history tools-unit@v2 --out reports/history",
                    "passline history evals/test_tools.py::test_tool_choice --json"))
     p.add_argument("target", nargs="?", default=None, metavar="DATASET|EVAL",
                    help="a dataset (name or name@version) or an eval node id (default: all)")
@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where runs are recorded (default: run_dir of the settings)")
     p.add_argument("--baselines-dir", default="reports/baselines", metavar="DIR")
     p.add_argument("--limit", type=int, default=200, help="the newest N runs (default 200)")
-    p.add_argument("--html", default=None, metavar="DIR", help="write DIR/history.html")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="also write the history page, DIR/history.html")
     add_output_flags(p)
     p.set_defaults(func=run)
 
@@ -38,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     history = collect_history(args.target, run_root=run_dir,
                               baselines_dir=args.baselines_dir, limit=args.limit)
     page = None
-    if args.html:
-        page = Path(args.html) / "history.html"
+    if args.out:
+        page = Path(args.out) / "history.html"
         atomic_write_text(page, render_history(history))
     if args.json:
         print(json.dumps({**history.to_dict(), "html": str(page) if page else None}, indent=2))

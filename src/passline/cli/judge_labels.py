@@ -10,7 +10,9 @@ from passline.cli._output import add_output_flags, examples
 
 
 def register_labels(jsub: argparse._SubParsersAction) -> None:
-    p = jsub.add_parser("labels", help="calibration labels from report review marks")
+    p = jsub.add_parser("labels", help="calibration labels from report review marks",
+                        **examples("passline judge labels add judge-marks.json --labeller "
+                                   "'Ana Lopez' --kind human"))
     lsub = p.add_subparsers(dest="labels_command", metavar="ACTION", required=True)
     a = lsub.add_parser(
         "add", help="merge review marks (judge-marks.json) into a new calibration set version",
@@ -20,7 +22,7 @@ def register_labels(jsub: argparse._SubParsersAction) -> None:
         **examples("passline judge labels add judge-marks.json --labeller 'Ana Lopez' "
                    "--kind human",
                    "passline judge labels add marks.json --labeller 'Ana Lopez' --kind human "
-                   "--dataset my-calibration --runs reports/runs"))
+                   "--dataset my-calibration --run-dir reports/runs"))
     a.add_argument("file", metavar="FILE", help="the marks file downloaded from a report")
     a.add_argument("--labeller", required=True, metavar="NAME",
                    help="who made the labels (required; recorded in every row)")
@@ -29,7 +31,7 @@ def register_labels(jsub: argparse._SubParsersAction) -> None:
     a.add_argument("--dataset", default="judge-calibration",
                    help="the calibration set to extend (default judge-calibration)")
     a.add_argument("--rubric", default=None, help="rubric of marks that name none")
-    a.add_argument("--runs", default=None, metavar="DIR",
+    a.add_argument("--run-dir", default=None, metavar="DIR",
                    help="where the reviewed runs are recorded, to read each answer's context "
                         "(default: run_dir of the settings)")
     a.add_argument("--root", default=None, help="project root holding golden/")
@@ -44,7 +46,7 @@ def run_add(args: argparse.Namespace) -> int:
     from passline.settings import Settings
 
     root = Path(args.root) if args.root else Path.cwd()
-    runs = args.runs or Settings.resolve(root=root).run_dir
+    runs = args.run_dir or Settings.resolve(root=root).run_dir
     result = add_labels(read_marks(args.file), labeller=args.labeller, kind=args.kind,
                         dataset=args.dataset, rubric=args.rubric,
                         runs_dir=runs if Path(runs).is_absolute() else root / runs, root=root)

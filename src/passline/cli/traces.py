@@ -45,11 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_flags(ls)
     ls.set_defaults(func=run_list)
 
-    sh = tsub.add_parser("show", help="one recorded conversation, as stored (redacted)",
+    sh = tsub.add_parser("show", help="one recorded conversation, as stored (redacted), as "
+                         "JSON (--json is accepted and changes nothing)",
                          **examples("passline traces show 0ae858df1b3abd58"))
     sh.add_argument("id", metavar="ID")
     sh.add_argument("--traffic-dir", default=None, metavar="DIR",
                     help="the traffic store (default: traffic_dir of [tool.passline])")
+    add_output_flags(sh)
     sh.set_defaults(func=run_show)
 
 
