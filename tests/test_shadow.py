@@ -91,3 +91,26 @@ def test_cli_refuses_a_candidate_named_production_and_an_empty_selection(tmp_pat
     assert "cannot be named 'production'" in capsys.readouterr().err
     assert main(["shadow", "--candidate", "c=sim-2:v1", "--replay", "--tag", "nope"]) == 2
     assert "selection is empty" in capsys.readouterr().err
+
+
+def test_a_shadow_run_replays_from_the_cache(tmp_path):
+    store = TrafficStore(tmp_path / "t")
+    import_files([PROXY], store)
+    cache = tmp_path / "cache.sqlite"
+    records = store.select()
+
+    def run(mode: str, name: str):
+        settings = Settings.resolve({"run_dir": str(tmp_path / "runs"), "cache": mode,
+                                     "cache_path": str(cache)}, root=ROOT)
+        return shadow(settings, variant=Variant(name, "sim-2", "v1"), records=records,
+                      out_dir=tmp_path / name, agent=REPLAY_AGENT, root=ROOT)
+
+    recorded = run("rw", "cand")
+    replayed = run("replay", "cand")  # every model and judge call answered by the cache
+    manifest = json.loads((replayed.candidate_dir / "manifest.json").read_text())
+    assert manifest["cache"]["misses"] == 0 and manifest["cache"]["hits"] > 0
+    answers = [[json.loads(line)["run"]["answer"] for line in (r.candidate_dir /
+                                                               "results.jsonl").open()]
+               for r in (recorded, replayed)]
+    assert answers[0] == answers[1]
+    assert recorded.summary["candidate_wins"] == replayed.summary["candidate_wins"]

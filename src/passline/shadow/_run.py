@@ -137,7 +137,9 @@ def shadow(settings: Settings, *, variant: Variant, records: Sequence[TrafficRec
     try:
         from passline.runner import Job
 
-        for model in {variant.model, judge_model or settings.judge_model or settings.model}:
+        warm = set() if settings.cache == "replay" else {  # replayed runs reach no model
+            variant.model, judge_model or settings.judge_model or settings.model}
+        for model in warm:
             try:
                 runner.client.endpoint(model)  # start the simulator before the first wave
             except Exception:  # a missing key etc. is reported by the run that needs it
