@@ -161,3 +161,20 @@ def test_cli_import_list_show(tmp_path, monkeypatch, capsys):
     assert main(["traces", "show", listed[0]["id"]]) == 0
     assert "[EMAIL]" in capsys.readouterr().out
     assert main(["traces", "list", "--since", "yesterday"]) == 2
+
+
+def test_gateway_calls_of_one_trace_become_one_conversation(tmp_path):
+    calls = FIXTURES / "agent-calls.jsonl"
+    agent, hello = read_file(calls)
+    assert agent.input == {"message": "Where is ORD-10002, and can I still return it?"}
+    assert agent.answer.startswith("ORD-10002 was delivered on 2026-11-20")
+    assert [t["name"] for t in agent.tool_calls] == ["get_order", "search_policies"]
+    assert agent.tool_calls[1]["result"] == "Returns are accepted within 30 days of delivery."
+    assert (agent.prompt_tokens, agent.completion_tokens) == (490, 68)
+    assert agent.latency_s == pytest.approx(2.7)  # first call's start to last call's end
+    assert agent.metadata["calls"] == 3 and agent.tags == ("team:support",)
+    assert agent.origin.endswith("agent-calls.jsonl:1..4") and agent.request is None
+    assert hello.answer == "Hello! How can I help?"
+    assert len(list(read_file(calls, group=False))) == 4
+    store = TrafficStore(tmp_path / "t")
+    assert import_files([calls], store, group=False).added == 4

@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="the files' format (default: detected from each file)")
     imp.add_argument("--tag", action="append", default=[], metavar="TAG",
                      help="add this tag to every imported record (repeatable)")
+    imp.add_argument("--no-group", action="store_true",
+                     help="chat-completions logs: keep one record per model call even when "
+                          "lines share a trace_id (default: one per trace)")
     imp.add_argument("--traffic-dir", default=None, metavar="DIR",
                      help="the traffic store (default: traffic_dir of [tool.passline])")
     add_output_flags(imp)
@@ -111,6 +114,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     store = store_of(args)
     result = import_files(args.files, store, fmt=args.format, tags=args.tag,
+                          group=not args.no_group,
                           pricing=Settings.resolve().pricing)
     if args.json:
         print(json.dumps({**result.to_dict(), "store": str(store.path),

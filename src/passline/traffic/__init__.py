@@ -91,8 +91,10 @@ def detect_format(path: str | Path) -> str:
                        "which", path=str(path), line=1)
 
 
-def read_file(path: str | Path, fmt: str | None = None) -> Iterator[TrafficRecord]:
-    """The (unredacted) records of one traffic file; :func:`import_files` redacts them."""
+def read_file(path: str | Path, fmt: str | None = None, *,
+              group: bool = True) -> Iterator[TrafficRecord]:
+    """The (unredacted) records of one traffic file; :func:`import_files` redacts them.
+    ``group``: chat-completions lines sharing a ``trace_id`` are one conversation."""
     from passline.traffic import _openai, _otlp, _runs
 
     path = Path(path)
@@ -101,7 +103,7 @@ def read_file(path: str | Path, fmt: str | None = None) -> Iterator[TrafficRecor
         raise ConfigError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     display = str(path)
     if fmt == "openai":
-        return _openai.read(path, display=display)
+        return _openai.read(path, display=display, group=group)
     if fmt == "otlp":
         return _otlp.read(path, display=display)
     run_dir = _runs.run_dir_of(path)
@@ -127,7 +129,7 @@ def priced(record: TrafficRecord,
 
 
 def import_files(paths: Sequence[str | Path], store: TrafficStore, *, fmt: str | None = None,
-                 tags: Sequence[str] = (),
+                 tags: Sequence[str] = (), group: bool = True,
                  pricing: Mapping[str, Mapping[str, float]] | None = None) -> ImportResult:
     """Read, redact and store the records of every file in one transaction: an unreadable
     line anywhere stores nothing (DatasetError with file:line). Records without a logged
@@ -139,7 +141,7 @@ def import_files(paths: Sequence[str | Path], store: TrafficStore, *, fmt: str |
         raise ConfigError(f"tags must be non-empty and without spaces, got {bad!r}")
     records: list[TrafficRecord] = []
     for path in paths:
-        records.extend(priced(r, pricing) for r in read_file(path, fmt))
+        records.extend(priced(r, pricing) for r in read_file(path, fmt, group=group))
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     added, skipped, changed, by_source = store.add(records, imported_at=now, extra_tags=tags)
     return ImportResult(files=tuple(str(p) for p in paths), added=added, skipped=skipped,

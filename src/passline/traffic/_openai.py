@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,70 @@ def looks_like(first: Mapping[str, Any]) -> bool:
         isinstance(first.get("messages"), list) and "response" in first)
 
 
-def read(path: Path, *, display: str) -> Iterator[TrafficRecord]:
-    """Records of a chat-completions JSONL log; a bad line is a DatasetError with file:line."""
+def read(path: Path, *, display: str, group: bool = True) -> Iterator[TrafficRecord]:
+    """Records of a chat-completions JSONL log; a bad line is a DatasetError with file:line.
+    With ``group``, the calls of one agent invocation (lines sharing a ``trace_id``, top-level
+    or in ``metadata``) become one conversation (:func:`conversation`)."""
+    calls = list(_read_lines(path, display=display))
+    if not group:
+        yield from (r for r, _ in calls)
+        return
+    traces: dict[str, list[TrafficRecord]] = {}
+    order: list[str | TrafficRecord] = []
+    for record, trace in calls:
+        if trace is None:
+            order.append(record)
+            continue
+        if trace not in traces:
+            traces[trace] = []
+            order.append(trace)
+        traces[trace].append(record)
+    for item in order:
+        if isinstance(item, TrafficRecord):
+            yield item
+        else:
+            parts = traces[item]
+            yield parts[0] if len(parts) == 1 else conversation(item, parts)
+
+
+def conversation(trace: str, calls: Sequence[TrafficRecord]) -> TrafficRecord:
+    """One agent invocation from its model calls, in the order logged: the input of the last
+    call's conversation (its last user message and the turns before it), the last call's
+    answer, every tool call the model asked for (results joined from the tool messages sent
+    back), tokens and cost summed, the time of the first call, the span from the first call's
+    start to the last one's end when timestamps allow (else the sum of call latencies)."""
+    last = calls[-1]
+    results = tool_results(list((last.request or {}).get("messages") or ()))
+    tools = []
+    for call in calls:
+        for tc in call.tool_calls:
+            entry = dict(tc)
+            if entry.get("id") in results and "result" not in entry:
+                entry["result"] = results[entry["id"]]
+            tools.append(entry)
+    costs = [c.cost_usd for c in calls]
+    latencies = [c.latency_s for c in calls if c.latency_s is not None]
+    start, end = to_datetime(calls[0].recorded_at), to_datetime(last.recorded_at)
+    latency = sum(latencies) if latencies else None
+    if start is not None and end is not None and last.latency_s is not None:
+        latency = max(latency or 0.0, (end - start).total_seconds() + last.latency_s)
+    models = [c.model for c in calls if c.model]
+    errors = [c.error for c in calls if c.error]
+    tags = tuple(dict.fromkeys(t for c in calls for t in c.tags))
+    return TrafficRecord(
+        id=record_id("openai-trace", trace, [c.id for c in calls]), source="openai",
+        origin=f"{calls[0].origin}..{last.origin.rpartition(':')[2]}",
+        input=dict(last.input), answer=last.answer, recorded_at=calls[0].recorded_at,
+        model=max(set(models), key=models.count) if models else "", tool_calls=tuple(tools),
+        request=None, prompt_tokens=sum(c.prompt_tokens for c in calls),
+        completion_tokens=sum(c.completion_tokens for c in calls),
+        cost_usd=None if any(c is None for c in costs) else sum(c or 0.0 for c in costs),
+        latency_s=latency, status="error" if last.status == "error" else "ok",
+        error=errors[-1] if errors else None, tags=tags,
+        metadata={**dict(last.metadata), "trace_id": trace, "calls": len(calls)})
+
+
+def _read_lines(path: Path, *, display: str) -> Iterator[tuple[TrafficRecord, str | None]]:
     with path.open(encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
@@ -60,7 +122,10 @@ def read(path: Path, *, display: str) -> Iterator[TrafficRecord]:
                     "[...]}, \"response\": {...}} or a LiteLLM payload with \"messages\" and "
                     "\"response\" (docs/production.md, 'Traffic formats')",
                     path=display, line=lineno)
-            yield _record(entry, f"{display}:{lineno}")
+            meta = entry.get("metadata")
+            trace = entry.get("trace_id") or (meta.get("trace_id") if isinstance(meta, Mapping)
+                                              else None)
+            yield _record(entry, f"{display}:{lineno}"), str(trace) if trace else None
 
 
 def _unwrap(value: Any) -> Any:
