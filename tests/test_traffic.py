@@ -84,7 +84,15 @@ def test_passline_run_records_import(tmp_path):
     from passline.report._synthetic import write_synthetic_runs
 
     runs = write_synthetic_runs(tmp_path / "runs", n_cases=6)
+    results = runs.candidate / "results.jsonl"
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    rows[0]["run_key"] = "k0"  # as the plugin writes it: the key of (case, trial, variant)
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (runs.candidate / "calls.jsonl").write_text("".join(json.dumps(
+        {"schema_version": 1, "run_key": "k0", "seq": i, "model": "gpt-4o-mini",
+         "error": None}) + "\n" for i in range(2)))
     records = list(read_file(runs.candidate))
+    assert records[0].model == "gpt-4o-mini" and records[0].metadata["model_calls"] == 2
     assert detect_format(runs.candidate) == "passline"
     assert len(records) == 6
     assert all(r.source == "passline" and r.input.get("message") for r in records)

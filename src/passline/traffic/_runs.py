@@ -2,7 +2,8 @@
 
 Point it at a run directory (``reports/runs/<run-id>/``) or its ``results.jsonl``; the
 conversation is the row's case input, the agent's answer and its tool calls, with the tokens,
-cost and latency the row recorded. (A run's ``calls.jsonl`` alone reads as a chat-completions
+cost and latency the row recorded, and from ``calls.jsonl`` the model the calls reached and
+how many there were. (A run's ``calls.jsonl`` alone reads as a chat-completions
 log, one record per model call.)
 """
 
@@ -30,7 +31,10 @@ def read(run_dir: Path, *, display: str) -> Iterator[TrafficRecord]:
     manifest = read_manifest(run_dir)
     variant: Mapping[str, Any] = manifest.get("variant") or {}
     run_id = str(manifest.get("run_id") or run_dir.name)
+    calls = _calls_by_run(run_dir)
     for row in read_rows(run_dir):
+        captured = calls.get(str(row.get("run_key")), [])
+        models = [str(c.get("model")) for c in captured if c.get("model")]
         run = row.get("run") or {}
         usage = run.get("usage") or {}
         tags = [*(row.get("tags") or []), f"variant:{variant.get('name', '?')}"]
@@ -41,7 +45,8 @@ def read(run_dir: Path, *, display: str) -> Iterator[TrafficRecord]:
             origin=f"{display}#{row.get('case_id')}:t{row.get('trial')}",
             input=dict(row.get("input") or {}), answer=str(run.get("answer") or ""),
             recorded_at=str(manifest.get("created_at") or "") or None,
-            model=str(variant.get("model") or ""),
+            model=max(set(models), key=models.count) if models else str(variant.get("model")
+                                                                         or ""),
             tool_calls=tuple({k: t.get(k) for k in ("name", "arguments", "id", "result",
                                                      "error") if t.get(k) is not None}
                              for t in run.get("tool_calls") or ()),
@@ -54,4 +59,25 @@ def read(run_dir: Path, *, display: str) -> Iterator[TrafficRecord]:
             metadata={"run_id": run_id, "eval": row.get("eval"), "case_id": row.get("case_id"),
                       "dataset": f"{row.get('dataset')}@{row.get('dataset_version')}",
                       "trial": row.get("trial"), "variant": dict(variant),
-                      "prompts": variant.get("prompts")})
+                      "prompts": variant.get("prompts"), "model_calls": len(captured)})
+
+
+def _calls_by_run(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The captured model calls of ``calls.jsonl`` (when the run has one), by run key: the
+    models a case actually reached and how many calls it made."""
+    import json
+
+    path = run_dir / "calls.jsonl"
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not path.is_file():
+        return out
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                call = json.loads(line)
+            except json.JSONDecodeError:  # a cut last line of an interrupted run
+                continue
+            if isinstance(call, dict) and call.get("error") is None:
+                out.setdefault(str(call.get("run_key")), []).append(
+                    {"model": call.get("model"), "seq": call.get("seq")})
+    return out
