@@ -186,7 +186,9 @@ def _seconds(at: str) -> float | None:
 def _fmt(value: float, unit: str) -> str:
     if unit == "pct":
         return f"{value:.0%}"
-    if unit == "usd":
+    if unit == "usd":  # short enough for the axis: cents below a cent
+        if 0 < value < 0.01:
+            return f"{value * 100:.2g}¢"
         return f"${value:.2g}" if value < 1 else f"${value:.2f}"
     if unit == "s":
         return f"{value:.2g}s"
