@@ -208,8 +208,9 @@ def test_rag_verdicts_pass_fail_and_name_the_judges_calibration(factory, rubric,
     assert ok.passed and ok.value == 1.0
     no = scorer.score_from(_judgement(bad, rubric))
     assert not no.passed
-    assert no.explanation == (f"{bad}: because {bad} [judge uncalibrated: no agreement "
-                              "measured]")
+    assert no.explanation.startswith("[informational: untrusted judge, never calibrated")
+    assert no.explanation.endswith(f"{bad}: because {bad} [judge uncalibrated: no agreement "
+                                   "measured]")
     assert no.details["calibration"] == "uncalibrated" and no.details["rubric"] == rubric
     with pytest.raises(ConfigError, match=r"'excellent' is not one of its labels"):
         factory(threshold="excellent")

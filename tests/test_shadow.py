@@ -27,7 +27,9 @@ def store(tmp_path_factory):
 
 def test_a_deliberately_worse_candidate_is_detected_and_blocked(store, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "tests"))
-    settings = Settings.resolve({"run_dir": str(tmp_path / "runs")}, root=ROOT)
+    # the simulator's judge is not trusted (never calibrated here): the project opts in
+    settings = Settings.resolve({"run_dir": str(tmp_path / "runs"),
+                                 "untrusted_judge": "gate"}, root=ROOT)
     result = shadow(settings, variant=Variant("refuses", "sim-2", "v2"),
                     records=store.select(), out_dir=tmp_path / "out",
                     agent="shadow_agents:refuses", root=ROOT, selection="all")
@@ -55,7 +57,8 @@ def test_a_deliberately_worse_candidate_is_detected_and_blocked(store, tmp_path,
 def test_replay_re_sends_recorded_calls_and_caps_cost(tmp_path):
     store = TrafficStore(tmp_path / "t")
     import_files([PROXY], store)
-    settings = Settings.resolve({"run_dir": str(tmp_path / "runs")}, root=ROOT)
+    settings = Settings.resolve({"run_dir": str(tmp_path / "runs"),
+                                 "untrusted_judge": "gate"}, root=ROOT)
     records = store.select(Selection())
     result = shadow(settings, variant=Variant("cand", "sim-2", "v1"), records=records,
                     out_dir=tmp_path / "out", agent=REPLAY_AGENT, root=ROOT, trials=2)
@@ -114,3 +117,21 @@ def test_a_shadow_run_replays_from_the_cache(tmp_path):
                for r in (recorded, replayed)]
     assert answers[0] == answers[1]
     assert recorded.summary["candidate_wins"] == replayed.summary["candidate_wins"]
+
+
+def test_an_untrusted_judge_informs_but_decides_nothing(store, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "tests"))
+    settings = Settings.resolve({"run_dir": str(tmp_path / "runs")}, root=ROOT)
+    assert settings.untrusted_judge == "inform"
+    result = shadow(settings, variant=Variant("refuses", "sim-2", "v2"),
+                    records=store.select(Selection(sample=8, seed=1)), out_dir=tmp_path / "o",
+                    agent="shadow_agents:refuses", root=ROOT)
+    s = result.summary
+    assert s["production_wins"] > s["candidate_wins"]  # still detected and reported...
+    assert not s["judge_decides"] and result.verdict.status != "regressed"  # ...not gated
+    rows = [json.loads(line) for line in (result.candidate_dir / "results.jsonl").open()]
+    assert all(r["status"] == "pass" for r in rows)
+    pair = rows[0]["scores"][0]
+    assert pair["details"]["advisory"] is True
+    assert pair["explanation"].startswith("[informational: untrusted judge, never calibrated")
+    assert "its verdicts are informational" in result.summary_md.read_text()

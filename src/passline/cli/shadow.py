@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the rubric of the pairwise judge (default answer-quality@1)")
     p.add_argument("--judge-model", default=None, help="judge model (default: judge_model, "
                    "else model, of the settings)")
+    p.add_argument("--untrusted-judge", choices=("inform", "gate"), default=None,
+                   help="what the verdicts of an untrusted or never-calibrated judge do: "
+                        "inform (shown, decide nothing) or gate (decide pass/fail and the "
+                        "gate); default: untrusted_judge of the settings (inform)")
     p.add_argument("--trials", type=int, default=1, help="candidate trials per conversation")
     p.add_argument("--max-cost", type=float, default=None, metavar="USD",
                    help="stop starting runs once the candidate and its judge spent this much")
@@ -68,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
                           {"system_prompt": text})
     pyproject = find_pyproject(Path.cwd())
     root = pyproject.parent if pyproject else Path.cwd()
-    settings = Settings.resolve({"concurrency": args.concurrency, "cache": args.cache},
-                                root=root)
+    settings = Settings.resolve({"concurrency": args.concurrency, "cache": args.cache,
+                                 "untrusted_judge": args.untrusted_judge}, root=root)
     if not args.replay and (args.agent or settings.agent):
         import sys
 
@@ -92,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
           f"{s['judged_runs']} recorded conversation run(s)")
     print(f"  judge {s['rubric']}: candidate preferred {s['candidate_wins']}, production "
           f"preferred {s['production_wins']}, tie {s['ties']}, errors {s['judge_errors']}")
+    if not s["judge_decides"]:
+        print("  the judge is not trusted: its verdicts are informational and decided no case "
+              "(--untrusted-judge gate to let them)")
     print(f"  tool-call trajectories differ on {s['trajectory_differences']}; flagged for "
           f"review: {s['flagged']} ({result.out_dir / 'flagged.jsonl'})")
     print(f"verdict: {result.verdict.status.upper()}")

@@ -67,23 +67,31 @@ def trajectory_difference(production: Sequence[Mapping[str, Any]],
     return False, "trajectories differ"  # pragma: no cover - the loop always finds a step
 
 
-def scores(verdict: Verdict, rubric: str, *, calibration: Mapping[str, Any]) -> list[Score]:
-    """The candidate row's scores: the pairwise verdict (what the gate reads) and the
-    trajectory comparison (shown, and counted in the shadow summary)."""
+def scores(verdict: Verdict, rubric: str, *, calibration: Mapping[str, Any],
+           gates: bool = True, mode: str = "inform") -> list[Score]:
+    """The candidate row's scores: the pairwise verdict (what the gate reads, when the judge
+    may decide) and the trajectory comparison (shown, and counted in the shadow summary)."""
+    from passline.judge._policy import trust_note
+    from passline.scoring._base import ADVISORY
+
     said = {"candidate": "candidate preferred", "production": "production preferred",
             "tie": "tie" + (" (the verdict flipped with the order)" if verdict.flipped else ""),
             "error": "not judged"}[verdict.winner]
+    explanation = f"{said}: {verdict.rationale or verdict.error or ''}".strip().rstrip(":")
+    if not gates:  # the untrusted-judge policy: shown, never deciding
+        explanation = (f"[informational: untrusted judge, {trust_note(calibration)}; "
+                       f"untrusted_judge = {mode}] {explanation}")
     pair = Score(f"pairwise:{rubric}", verdict.candidate_value(),
-                 verdict.winner in ("candidate", "tie"),
-                 f"{said}: {verdict.rationale or verdict.error or ''}".strip().rstrip(":"),
+                 verdict.winner in ("candidate", "tie"), explanation,
                  details={"winner": verdict.winner, "flipped": verdict.flipped,
                           "rationale": verdict.rationale, "judge_cost_usd":
                           verdict.judge_cost_usd, "judge_tokens": verdict.judge_tokens,
                           "rubric": rubric, "trusted": calibration.get("trusted"),
-                          "calibration": calibration.get("status")})
+                          "calibration": calibration.get("status"), "untrusted_judge": mode,
+                          ADVISORY: not gates})
     path = Score("trajectory_vs_production", 1.0 if verdict.trajectory_same else 0.0,
                  verdict.trajectory_same, verdict.trajectory_note,
-                 details={"informational": True})
+                 details={"informational": True, ADVISORY: True})
     return [pair, path]
 
 

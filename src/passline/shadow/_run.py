@@ -132,6 +132,11 @@ def shadow(settings: Settings, *, variant: Variant, records: Sequence[TrafficRec
     workdir = root / ".passline" / "work" / f"shadow-{session}-{os.getpid()}"
     calibration = _calibration(rubric, judge_model or settings.judge_model or settings.model,
                                root)
+    from passline.judge._policy import judge_gates
+
+    # the untrusted-judge policy: an untrusted (or never calibrated) judge's verdicts are
+    # shown but decide nothing unless the project opts in with untrusted_judge = "gate"
+    gates = judge_gates(calibration, settings.untrusted_judge)
     t0 = time.perf_counter()
     runner = Runner(settings, workdir=workdir)
     try:
@@ -161,10 +166,13 @@ def shadow(settings: Settings, *, variant: Variant, records: Sequence[TrafficRec
             "session": session, "rubric": rubric, "selection": selection}}
     prod_dir = run_root / f"{session}-production"
     cand_dir = run_root / f"{session}-{variant.name}"
-    _write_production(prod_dir, base_manifest, done, calibration, rubric)
-    _write_candidate(cand_dir, base_manifest, variant, done, calls, calibration, rubric,
-                     ledgers.get(variant.name), client_summary, wall, time.perf_counter() - t0)
-    return _report(prod_dir, cand_dir, Path(out_dir), done, variant, rubric, calibration,
+    judges = {rubric: {**calibration, "untrusted_judge": settings.untrusted_judge,
+                       "gates": gates}}
+    _write_production(prod_dir, base_manifest, done, judges, gates)
+    _write_candidate(cand_dir, base_manifest, variant, done, calls, judges, rubric,
+                     ledgers.get(variant.name), client_summary, wall, time.perf_counter() - t0,
+                     gates=gates, mode=settings.untrusted_judge)
+    return _report(prod_dir, cand_dir, Path(out_dir), done, variant, rubric, judges[rubric],
                    skipped=skipped, budget_stop=budget_stop, selection=selection,
                    n_planned=len(jobs), title=title, root=root)
 
@@ -256,14 +264,16 @@ def _production_run(record: TrafficRecord) -> AgentRun:
                     metadata={"traffic_id": record.id, "model": record.model})
 
 
-def _status(verdict: Verdict, side: str) -> str:
+def _status(verdict: Verdict, side: str, gates: bool = True) -> str:
+    if not gates:  # an advisory verdict decides no outcome
+        return "pass"
     if verdict.winner == "error":
         return "error"
     return "pass" if verdict.winner in (side, "tie") else "fail"
 
 
 def _write_production(run_dir: Path, base: Mapping[str, Any], done: Sequence[tuple[Any, ...]],
-                      calibration: Mapping[str, Any], rubric: str) -> None:
+                      judges: Mapping[str, Any], gates: bool) -> None:
     from passline import __version__
     from passline.records import RunWriter
 
@@ -278,18 +288,20 @@ def _write_production(run_dir: Path, base: Mapping[str, Any], done: Sequence[tup
     for record, job, _run, verdict in done:
         prod_job = dataclasses.replace(job, variant=Variant("production", model, "recorded"))
         run = _production_run(record)
-        writer.write(_row(prod_job, record, run, status=_status(verdict, "production"),
-                          score=verdict.production_value(), score_list=[],
+        writer.write(_row(prod_job, record, run, status=_status(verdict, "production", gates),
+                          score=verdict.production_value() if gates else 1.0, score_list=[],
                           cost=record.cost_usd or 0.0,
                           tokens=record.prompt_tokens + record.completion_tokens,
-                          latency=record.latency_s or 0.0, error=verdict.error))
-    writer.finish(judges={rubric: dict(calibration)})
+                          latency=record.latency_s or 0.0,
+                          error=verdict.error if gates else None))
+    writer.finish(judges=dict(judges))
 
 
 def _write_candidate(run_dir: Path, base: Mapping[str, Any], variant: Variant,
                      done: Sequence[tuple[Any, ...]], calls: Mapping[str, Any],
-                     calibration: Mapping[str, Any], rubric: str, ledger: Any,
-                     client_summary: Mapping[str, Any], wall: float, session_s: float) -> None:
+                     judges: Mapping[str, Any], rubric: str, ledger: Any,
+                     client_summary: Mapping[str, Any], wall: float, session_s: float, *,
+                     gates: bool, mode: str) -> None:
     from passline import __version__
     from passline.records import RunWriter
     from passline.records._write import git_sha
@@ -305,15 +317,16 @@ def _write_candidate(run_dir: Path, base: Mapping[str, Any], variant: Variant,
                  "dataset_version": job.case.version, "trial": job.trial,
                  **c.to_dict(bodies=True)} for c in captured.ordered_calls())
         failed = str(run.status) in ("error", "timeout")
-        writer.write(_row(job, record, run, status="error" if failed else _status(verdict,
-                                                                                  "candidate"),
-                          score=0.0 if failed else verdict.candidate_value(),
-                          score_list=[s.to_dict() for s in scores(verdict, rubric,
-                                                                  calibration=calibration)],
+        status = "error" if failed else _status(verdict, "candidate", gates)
+        score = 0.0 if failed else (verdict.candidate_value() if gates else 1.0)
+        writer.write(_row(job, record, run, status=status, score=score,
+                          score_list=[s.to_dict() for s in scores(
+                              verdict, rubric, calibration=judges[rubric], gates=gates,
+                              mode=mode)],
                           cost=run.usage.cost_usd, tokens=run.usage.total_tokens,
                           latency=run.latency_s, judge_cost=verdict.judge_cost_usd,
-                          error=run.error if failed else verdict.error))
-    extra: dict[str, Any] = {**client_summary, "judges": {rubric: dict(calibration)},
+                          error=run.error if failed else (verdict.error if gates else None)))
+    extra: dict[str, Any] = {**client_summary, "judges": dict(judges),
                              "timings": {"session_wall_s": round(session_s, 3),
                                          "runs_wall_s": round(wall, 3), "runs": len(done)}}
     if ledger:
@@ -349,6 +362,8 @@ def _report(prod_dir: Path, cand_dir: Path, out: Path, done: Sequence[tuple[Any,
         "ties": counts["tie"], "judge_errors": counts["error"],
         "flipped_with_order": sum(v.flipped for v in verdicts),
         "trajectory_differences": sum(not v.trajectory_same for v in verdicts),
+        "judge_decides": bool(calibration.get("gates", True)),
+        "untrusted_judge": calibration.get("untrusted_judge"),
         "verdict": verdict.status, "flagged": len(flagged)}
     atomic_write_json(out / "shadow.json", summary)
     atomic_write_text(out / "flagged.jsonl", "".join(json.dumps(f) + "\n" for f in flagged))
@@ -386,9 +401,11 @@ def _flagged(done: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
 
 
 def _summary_md(s: Mapping[str, Any], calibration: Mapping[str, Any]) -> str:
+    from passline.judge._policy import trust_note
+
     trust = calibration.get("status") or "uncalibrated"
-    if calibration.get("trusted") is False:
-        trust += " -- NOT trusted: read its verdicts with care"
+    if calibration.get("trusted") is not True:
+        trust += f" -- not trusted ({trust_note(calibration)})"
     kappa = calibration.get("kappa")
     lines = ["", "## Shadow run on recorded traffic", "",
              f"- judged {s['judged_runs']} of {s['planned_runs']} candidate run(s) against "
@@ -399,6 +416,11 @@ def _summary_md(s: Mapping[str, Any], calibration: Mapping[str, Any]) -> str:
              f"{s['judge_errors']} judge error(s)",
              f"- judge calibration: {trust}" + (f", Cohen's kappa {kappa:.2f}"
                                                if isinstance(kappa, int | float) else ""),
+             ("- the judge's verdicts decided the pass/fail of each conversation"
+              if s["judge_decides"] else
+              "- the judge is not trusted, so its verdicts are informational: they decided no "
+              f"case and not the gate (untrusted_judge = {s['untrusted_judge']}; calibrate the "
+              "rubric, or opt in with untrusted_judge = \"gate\")"),
              f"- tool-call trajectories differ on {s['trajectory_differences']} run(s)",
              f"- {s['flagged']} conversation(s) flagged for review (flagged.jsonl; draft "
              "golden cases from them with `passline golden draft --from-traces`)"]
