@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -17,34 +16,11 @@ from typing import Any
 from passline._types import Usage
 from passline.errors import GuardrailTripped
 
-# PII patterns redacted from answers and traces. Order matters: cards before phone numbers.
-_PII_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("EMAIL", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
-    ("CARD", re.compile(r"\b(?:\d[ -]?){13,16}\b")),
-    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
-    ("PHONE", re.compile(r"(?<![\w-])\+?\d{1,2}[ .-]?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")),
-)
+# PII redaction lives in the package (one set of rules for agents, traces and imported
+# traffic); re-exported here for the agent's own modules.
+from passline.redaction import contains_pii, redact
 
-
-def redact(value: Any) -> Any:
-    """Replace e-mail addresses, phone, card and social security numbers with placeholders.
-
-    >>> redact("mail ana@example.com or call +1 415-555-0134")
-    'mail [EMAIL] or call [PHONE]'
-    """
-    if isinstance(value, str):
-        for label, pattern in _PII_PATTERNS:
-            value = pattern.sub(f"[{label}]", value)
-        return value
-    if isinstance(value, Mapping):
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(redact(v) for v in value)
-    return value
-
-
-def contains_pii(text: str) -> bool:
-    return any(p.search(text) for _, p in _PII_PATTERNS)
+__all__ = ["Guardrails", "Limits", "contains_pii", "redact"]
 
 
 @dataclasses.dataclass(frozen=True)

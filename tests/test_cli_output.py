@@ -106,7 +106,7 @@ PRINTS_NO_DATA = {"passline demo", "passline init", "passline sim serve",
                   "passline baseline save", "passline baseline promote",
                   "passline baseline rollback", "passline golden new-version",
                   "passline ci summary"}
-DIRECTORY_FLAGS = {"--root", "--run-dir", "--baselines-dir", "--out"}
+DIRECTORY_FLAGS = {"--root", "--run-dir", "--baselines-dir", "--out", "--traffic-dir"}
 
 
 def test_every_help_ends_with_examples():

@@ -59,6 +59,8 @@ class Settings:
     capture_bodies: bool = True
     # outputs
     run_dir: str = "reports/runs"
+    # recorded production traffic (`passline traces import`), redacted, in SQLite
+    traffic_dir: str = ".passline/traffic"
     # the built-in simulator, used when the model is sim-*
     sim_latency_ms: float = 0.0
     sim_jitter_ms: float = 0.0

@@ -27,6 +27,9 @@ SUBCOMMAND_MODULES = [
     "passline.cli.config",
     "passline.cli.init",
     "passline.cli.ci",
+    "passline.cli.traces",
+    "passline.cli.shadow",
+    "passline.cli.history",
 ]
 
 EPILOG = "exit codes: " + ", ".join(

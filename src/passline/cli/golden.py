@@ -64,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(nv)
     nv.set_defaults(func=run_new_version)
 
+    from passline.cli.golden_drafts import register_drafts
+
+    register_drafts(gsub, common)
+
     ls = gsub.add_parser("list", help="list dataset versions with size and lock status",
                          **examples("passline golden list", "passline golden list --json"))
     add_output_flags(ls)

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        **examples("passline judge list",
                                   "passline judge calibrate answer-quality@1 --model sim-2"))
     jsub = p.add_subparsers(dest="judge_command", metavar="ACTION", required=True)
+    from passline.cli.judge_labels import register_labels
+
+    register_labels(jsub)  # `passline judge labels add` (report review marks)
 
     c = jsub.add_parser("calibrate", help="judge every calibration item; print agreement with "
                         "its labels (with bootstrap intervals), position and verbosity bias; "

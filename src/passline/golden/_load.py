@@ -302,6 +302,11 @@ def lock(root: Path | str = ".", *, force: bool = False,
         ref = DatasetRef("golden", name, version, data_path(root, name, version), root)
         rows, row_problems = _check(ref, known_tools)
         problems += row_problems
+        if ref.key not in old:  # drafts from traffic are confirmed before a version is pinned
+            from passline.golden._review import unreviewed
+
+            assert ref.path is not None
+            problems += unreviewed(ref.path, ref.display_path)
         new[ref.key] = lock_entry(root, name, version, len(rows))
     raise_problems(problems, "the golden datasets", validate_arg="")
     changed = [k for k in new if k in old and old[k].get("sha256") != new[k]["sha256"]]

@@ -112,6 +112,21 @@ def _honest_sources(comparison: Comparison, base: ReportSide, cand: ReportSide
     return dataclasses.replace(comparison, **infos) if infos else comparison
 
 
+def _write_history(out: Path, root: str | Path | None, cand: ReportSide) -> None:
+    """history.html beside index.html: the runs and baselines of the candidate's datasets."""
+    from passline.report._history import collect_history, render_history
+
+    if root is None and (cand.kind != "run" or cand.path is None):
+        return
+    datasets = sorted((cand.manifest.get("datasets") or {}).keys())
+    try:
+        history = collect_history(datasets[0] if len(datasets) == 1 else None,
+                                  run_root=root or cand.path.parent)  # type: ignore[union-attr]
+        _write(out / "history.html", render_history(history))
+    except OSError as exc:  # the history is a nicety; never fail a report over it
+        log.warning("run history unreadable (%s); no history.html", exc)
+
+
 def charts_finite(x: Any) -> bool:
     return isinstance(x, int | float) and x == x and abs(x) != float("inf")
 
@@ -204,8 +219,10 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
         passline_version=__version__)
     meta = {"page_size": PAGE_SIZE, "n": len(cases),
             "baseline_recorded": base.trials is not None,
-            "candidate_recorded": cand.trials is not None}
+            "candidate_recorded": cand.trials is not None,
+            "runs": {"b": base.label, "c": cand.label}, "title": title}  # for review marks
     _write(paths.index_html, render_index(context, cases_json(cases, meta)))
+    _write_history(out, history_root, cand)
     _write(paths.summary_md, render_summary(comparison=comparison, verdict=verdict, base=base,
                                             cand=cand, cases_by_key=by_key,
                                             html_path=str(paths.index_html), title=title,

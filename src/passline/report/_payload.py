@@ -157,7 +157,8 @@ def _score(s: Mapping[str, Any]) -> list[Any]:
     rationale = details.get("rationale") if isinstance(details, Mapping) else None
     return [str(s.get("name", "")), _num(s.get("value")), bool(s.get("passed")),
             _clip(str(s.get("explanation") or ""), MAX_EXPLANATION_CHARS),
-            None if rationale is None else _clip(str(rationale), MAX_EXPLANATION_CHARS)]
+            None if rationale is None else _clip(str(rationale), MAX_EXPLANATION_CHARS),
+            details.get("rubric") if isinstance(details, Mapping) else None]
 
 
 def trial_payload(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -310,7 +310,56 @@
     }
     return add(wrap, table);
   }
-  function scoreList(tr, side) {
+  /* ---- review marks: judge verdicts a reviewer disagrees with, downloaded as a file ---- */
+  var MARKS = {};
+  function markCount() { return Object.keys(MARKS).length; }
+  function refreshMarks() {
+    var btn = document.getElementById("marks-download");
+    if (btn) { btn.textContent = "Download review marks (" + markCount() + ")"; btn.disabled = markCount() === 0; }
+  }
+  function markControl(c, which, t, tr, s) {
+    var key = [c.e, c.id, which, t, s[0]].join("|");
+    var wrap = el("span", "mark-ctl");
+    var btn = el("button", "mark-btn", "disagree");
+    btn.type = "button";
+    btn.setAttribute("aria-pressed", MARKS[key] ? "true" : "false");
+    var form = el("span", "mark-form");
+    var label = el("input");
+    label.type = "text"; label.placeholder = "your label"; label.setAttribute("aria-label", "your label for " + s[0]);
+    var reason = el("input");
+    reason.type = "text"; reason.placeholder = "why (one line)"; reason.setAttribute("aria-label", "why");
+    function save() {
+      MARKS[key] = { eval: c.e, case_id: c.id, side: which === "b" ? "baseline" : "candidate",
+        run: (META.runs || {})[which] || null, trial: t, score: s[0], rubric: s[5] || null,
+        judge_value: s[1], judge_passed: s[2], judge_verdict: s[3], judge_rationale: s[4],
+        label: label.value.trim(), reason: reason.value.trim(), question: c.in, answer: tr.a };
+      refreshMarks();
+    }
+    if (MARKS[key]) { label.value = MARKS[key].label; reason.value = MARKS[key].reason; } else { form.hidden = true; }
+    label.addEventListener("input", save);
+    reason.addEventListener("input", save);
+    btn.addEventListener("click", function () {
+      if (MARKS[key]) { delete MARKS[key]; form.hidden = true; btn.setAttribute("aria-pressed", "false"); }
+      else { form.hidden = false; btn.setAttribute("aria-pressed", "true"); save(); label.focus(); }
+      refreshMarks();
+    });
+    add(form, label, reason);
+    return add(wrap, btn, form);
+  }
+  function downloadMarks() {
+    var marks = Object.keys(MARKS).sort().map(function (k) { return MARKS[k]; });
+    var doc = { schema_version: 1, kind: "passline-judge-marks", report: META.title || document.title,
+      created_at: new Date().toISOString(), marks: marks };
+    var blob = new Blob([JSON.stringify(doc, null, 1)], { type: "application/json" });
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "judge-marks.json";
+    document.body.appendChild(a);
+    a.click();
+    document.body.removeChild(a);
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 0);
+  }
+  function scoreList(tr, side, c, which, t) {
     if (!tr) { return notRecorded(side, "baseline"); }
     if (!tr.sc.length) { return el("p", "muted small", "no scores"); }
     var ul = el("ul", "plain scores small");
@@ -318,7 +367,7 @@
       var li = el("li");
       add(li, el("span", s[2] ? "score-pass" : "score-fail", (s[2] ? "✓ " : "✗ ") + s[0] + " " + fmtScore(s[1])));
       if (s[3]) { add(li, " — " + s[3]); }
-      if (s[4]) { add(li, el("span", "rationale", "judge rationale: " + s[4])); }
+      if (s[4]) { add(li, el("span", "rationale", "judge rationale: " + s[4]), markControl(c, which, t, tr, s)); }
       ul.appendChild(li);
     });
     return ul;
@@ -374,7 +423,7 @@
     }
     add(d, el("h4", null, "answers (word diff: removed / added)"), answerPanes(c, bt, ct));
     add(d, el("h4", null, "tool-call trajectory"), trajectory(bt, ct, c));
-    add(d, el("h4", null, "scores"), pair(pane(paneTitle("baseline", c.b, null), scoreList(bt, c.b)), pane(paneTitle("candidate", c.c, null), scoreList(ct, c.c))));
+    add(d, el("h4", null, "scores"), pair(pane(paneTitle("baseline", c.b, null), scoreList(bt, c.b, c, "b", t)), pane(paneTitle("candidate", c.c, null), scoreList(ct, c.c, c, "c", t))));
     add(d, el("h4", null, "traces"), pair(traceTree(bt, c.b, "baseline"), traceTree(ct, c.c, "candidate")));
     return d;
   }
@@ -426,6 +475,13 @@
     links[i].addEventListener("click", function (ev) {
       focusCase(parseInt(ev.currentTarget.getAttribute("data-case"), 10));
     });
+  }
+  var judges = document.getElementById("judges");
+  if (judges) {
+    var dl = el("button", "marks-download", "Download review marks (0)");
+    dl.type = "button"; dl.id = "marks-download"; dl.disabled = true;
+    dl.addEventListener("click", downloadMarks);
+    add(judges, add(el("p", "small"), dl, " Mark judge verdicts you disagree with (\u201cdisagree\u201d under a judged score), give your label, then download the marks and merge them into the calibration set: passline judge labels add judge-marks.json --labeller NAME --kind human."));
   }
   counts();
   render();
