@@ -133,5 +133,7 @@ def test_an_untrusted_judge_informs_but_decides_nothing(store, tmp_path, monkeyp
     assert all(r["status"] == "pass" for r in rows)
     pair = rows[0]["scores"][0]
     assert pair["details"]["advisory"] is True
-    assert pair["explanation"].startswith("[informational: untrusted judge, never calibrated")
+    # never calibrated on a fresh clone; a developer's checkout may hold a stored calibration
+    # of the simulator judge below judge_min_kappa (.passline/judges/): untrusted either way
+    assert pair["explanation"].startswith("[informational: untrusted judge, ")
     assert "its verdicts are informational" in result.summary_md.read_text()
