@@ -645,3 +645,21 @@ def test_a_session_under_load_leaks_nothing(tmp_path: Path) -> None:
     assert report["open_sockets"] == 0
     assert report["open_record_files"] == []
     assert report["passline_threads"] == []
+
+
+def test_an_async_agent_blocking_the_event_loop_fails_the_rest_at_once(
+        pytester: pytest.Pytester) -> None:
+    make_project(pytester, n=5, toml="run_timeout_s = 1\nshutdown_grace_s = 1", agent='''
+import time
+from passline import AgentRun
+
+async def agent(case_input, ctx):
+    time.sleep(10**6)  # blocking I/O inside async def: the whole event loop stops
+    return AgentRun(answer="never")
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
+    assert result.ret == 1
+    result.assert_outcomes(errors=5)
+    result.stdout.fnmatch_lines(["*the runner's event loop is blocked (an async agent*"])
+    (run_dir,) = run_dirs(pytester.path)
+    assert read_manifest(run_dir)["completion"]["state"] == "complete"

@@ -231,6 +231,16 @@ class Runner:
 
         return asyncio.run_coroutine_threadsafe(wrapper(), self._loop).result(timeout=timeout_s)
 
+    def responsive(self, timeout_s: float = 5.0) -> bool:
+        """Whether the runner's loop still runs callbacks (a blocking call inside an
+        ``async def`` agent stops it)."""
+        try:
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._loop).result(
+                timeout=timeout_s)
+        except concurrent.futures.TimeoutError:
+            return False
+        return True
+
     def result(self, job: Job, timeout_s: float | None = None) -> AgentRun:
         return self.submit(job).result(timeout=timeout_s)
 
@@ -323,6 +333,12 @@ class Runner:
         self.cancel_pending()
         if self._owns_capture:
             self.capture.deactivate()
+        if not self.responsive(timeout_s=1):  # blocked by an agent: nothing on it can run
+            self.leftover_tasks = -1
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self in _CURRENT:
+                _CURRENT.remove(self)
+            return
         if self._client is not None and hasattr(self._client, "aclose"):
             fut = asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop)
             try:

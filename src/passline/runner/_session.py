@@ -5,6 +5,7 @@ Kept out of ``plugin.py`` so the hooks stay thin and this logic is testable on i
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from passline._atomic import make_dirs
 from passline._paths import inside
 from passline._types import AgentRun, Case, RunStatus, Score, Variant
-from passline.errors import ConfigError, ScorerError
+from passline.errors import ConfigError, InfrastructureError, ScorerError
 from passline.runner import Job, Runner, _threads
 from passline.settings import Settings
 
@@ -134,6 +135,7 @@ class EvalSession:
         self.skipped: Counter[str] = Counter()  # skipped items (they write no row)
         self.notes: list[str] = []  # lines for the terminal summary (outages, stuck calls)
         self.journal: Any = None
+        self._wedged = ""  # why items can no longer get their runs (a blocked event loop)
         self.summaries: dict[str, dict[str, Any]] = {}
         self.specs: list[EvalSpec] = []
         self.verdict_text = ""
@@ -278,7 +280,32 @@ class EvalSession:
                 log.debug("endpoint for %s not ready", variant.model, exc_info=True)
 
     def wait(self, param: Param) -> AgentRun:
-        return self.runner.result(param.job, timeout_s=self.settings.run_timeout_s + 60)
+        """This item's run. Runs end within run_timeout_s; if one does not (an ``async def``
+        agent blocking the event loop stalls every run), the item fails after a margin, and
+        when the runner's loop no longer answers, every later item fails at once."""
+        if self._wedged:
+            raise InfrastructureError(self._wedged)
+        future = self.runner.submit(param.job)
+        limit = self.settings.run_timeout_s + 60
+        # a healthy loop times a run out at run_timeout_s; one that cannot even do that
+        # for this long is blocked
+        step = min(limit, self.settings.run_timeout_s + 5)
+        waited = 0.0
+        while True:
+            try:
+                return future.result(timeout=step)
+            except concurrent.futures.TimeoutError:
+                waited += step
+            if not self.runner.responsive():
+                self._wedged = (
+                    "the runner's event loop is blocked (an async agent, scorer or judge "
+                    "calls blocking code such as time.sleep or requests inside `async def`); "
+                    "the remaining items cannot run: make that code async, or make the agent a "
+                    "plain `def` so it runs in its own thread")
+                raise InfrastructureError(self._wedged)
+            if waited >= limit:
+                raise InfrastructureError(f"{param.job.case.ref}: no result {limit:g}s after it "
+                                          "was awaited (run_timeout_s + 60 s)")
 
     def score(self, param: Param, run: AgentRun) -> list[Score]:
         """The eval's scorers on ``run``, in a thread that is abandoned if it gets stuck
