@@ -42,6 +42,10 @@ async def agent(case_input, ctx):
 
 def stuck(case_input, ctx):
     time.sleep(10**6)
+
+def quick(case_input, ctx):
+    time.sleep(2)  # as long as the stuck one is allowed to run
+    return AgentRun(answer="done")
 '''
 EVAL = '''
 import passline
@@ -175,8 +179,11 @@ def bench_stuck(tmp: Path) -> None:
     root = make_project(tmp / "stuck", 4, agent="relagent:stuck", extra="run_timeout_s = 2")
     code, wall, _ = pytest(root)
     m = manifest(root)
+    quick = make_project(tmp / "quick", 4, agent="relagent:quick", extra="run_timeout_s = 10")
+    _, same, _ = pytest(quick)
     print(f"4. sync agent sleeping forever, run_timeout_s=2, shutdown_grace_s=5: process exited "
-          f"after {wall:.1f}s with exit {code}; record {m['completion']['state']}, "
+          f"after {wall:.1f}s with exit {code} ({same:.1f}s for the same session whose agent "
+          f"returns after 2 s); record {m['completion']['state']}, "
           f"{m['totals']['errors']}/{m['totals']['n']} timed out")
 
 
