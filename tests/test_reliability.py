@@ -498,7 +498,7 @@ def test_an_endpoint_that_comes_back_resumes_the_outage_rows(
                                   "<img src=x onerror=alert(1)>", "..", "a" * 101])
 def test_variant_names_cannot_become_paths(pytester: pytest.Pytester, name: str) -> None:
     root = make_project(pytester, n=2)
-    result = pytester.runpytest_subprocess(f"--passline-variant={name}=sim-2:v1")
+    result = pytester.runpytest(f"--passline-variant={name}=sim-2:v1")
     assert result.ret == 2
     result.stderr.fnmatch_lines(["passline: variant name * is not valid; use letters, digits*"])
     assert not (root / "runs").exists()
