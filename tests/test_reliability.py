@@ -663,3 +663,16 @@ async def agent(case_input, ctx):
     result.stdout.fnmatch_lines(["*the runner's event loop is blocked (an async agent*"])
     (run_dir,) = run_dirs(pytester.path)
     assert read_manifest(run_dir)["completion"]["state"] == "complete"
+
+
+def test_recorded_production_traffic_is_private(tmp_path: Path) -> None:
+    from passline.traffic import TrafficStore, import_files
+
+    fixtures = Path(__file__).parent / "fixtures" / "traffic"
+    store = TrafficStore(tmp_path / ".passline" / "traffic")
+    import_files([fixtures / "litellm.jsonl"], store)
+    assert store.count() > 0
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / ".passline").rglob("*")
+            if p.is_file()} == {0o600}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / ".passline").rglob("*")
+            if p.is_dir()} | {stat.S_IMODE((tmp_path / ".passline").stat().st_mode)} == {0o700}
