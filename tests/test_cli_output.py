@@ -105,7 +105,7 @@ NOT_YET = {"passline init"}
 PRINTS_NO_DATA = {"passline demo", "passline init", "passline sim serve",
                   "passline baseline save", "passline baseline promote",
                   "passline baseline rollback", "passline golden new-version",
-                  "passline ci summary"}
+                  "passline ci summary", "passline runs resume"}
 DIRECTORY_FLAGS = {"--root", "--run-dir", "--baselines-dir", "--out", "--traffic-dir"}
 
 

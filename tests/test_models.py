@@ -240,3 +240,151 @@ def test_endpoint_presets_and_missing_key_error() -> None:
     assert resolve_endpoint(custom, "m", env={}).base_url == "http://127.0.0.1:9/v1"
     sim = resolve_endpoint(Settings.resolve({}, env={}), "sim-1", env={})
     assert sim.is_sim and sim.base_url.startswith("http://127.0.0.1:")
+
+
+# -- the crash journal ------------------------------------------------------------------------
+
+def test_the_journal_replays_an_earlier_sessions_answers_in_order(tmp_path: Path) -> None:
+    from passline.models import CallJournal
+
+    path = tmp_path / "run" / "journal.sqlite"
+    first = CallJournal(path)
+    first.put("k", {}, {"n": 1})
+    first.put("k", {}, {"n": 2})
+    assert first.get("k", {}) is None  # a session never replays its own calls
+    second = CallJournal(path)  # the resumed session
+    assert [second.get("k", {}), second.get("k", {}), second.get("k", {})] == [
+        {"n": 1}, {"n": 2}, None]
+    assert second.replayed == 2 and len(second) == 2
+    second.remove()
+    assert list(path.parent.iterdir()) == []
+
+
+def test_the_journal_is_bounded_and_a_damaged_one_is_set_aside(tmp_path: Path,
+                                                               caplog: Any) -> None:
+    from passline.models import CallJournal
+
+    small = CallJournal(tmp_path / "j.sqlite", max_bytes=100)
+    small.put("a", {}, {"text": "x" * 60})
+    small.put("b", {}, {"text": "x" * 60})  # over the bound: not kept
+    assert small.written == 1 and "reached" in caplog.text
+    (tmp_path / "bad.sqlite").write_bytes(b"garbage" * 100)
+    fresh = CallJournal(tmp_path / "bad.sqlite")
+    fresh.put("a", {}, {"n": 1})
+    assert CallJournal(tmp_path / "bad.sqlite").get("a", {}) == {"n": 1}
+    assert list(tmp_path.glob("bad.sqlite.corrupt-*"))
+
+
+@pytest.mark.parametrize("cache", ["off", "rw"])
+def test_the_client_answers_journaled_calls_without_the_network(
+        passline_sim: SimServer, tmp_path: Path, cache: str) -> None:
+    from passline.models import CallJournal
+
+    path = tmp_path / "journal.sqlite"
+    config = settings(passline_sim.base_url, cache=cache, cache_path=str(tmp_path / "c.sqlite"),
+                      temperature=0.7)
+    asks = [[{"role": "user", "content": f"journal question {i}"}] for i in range(3)]
+
+    async def session() -> list[Any]:
+        client = ModelClient(config, journal=CallJournal(path))
+        try:
+            return [await client.chat(a, model="sim-2", trial=1) for a in asks]
+        finally:
+            await client.aclose()
+
+    passline_sim.reset_stats()
+    crashed = run(session())
+    assert passline_sim.stats()["requests"] == 3
+    resumed = run(session())
+    assert passline_sim.stats()["requests"] == 3  # all three answered from the journal
+    assert [r.content for r in resumed] == [r.content for r in crashed]
+    assert all(r.cached and r.attempts == 0 and r.usage.cost_usd == c.usage.cost_usd
+               for r, c in zip(resumed, crashed, strict=True))
+
+
+# -- fail fast on a dead endpoint -------------------------------------------------------------
+
+def test_endpoint_health_trips_after_consecutive_failures_only() -> None:
+    from passline.errors import EndpointDown
+    from passline.models import EndpointHealth, endpoint_key
+
+    assert endpoint_key("https://u:p@api.example.com/v1") == "https://api.example.com:443"
+    assert endpoint_key("http://127.0.0.1:8000/v1/chat") == "http://127.0.0.1:8000"
+    health = EndpointHealth(fail_after=3)
+    where = "http://127.0.0.1:9"
+    for _ in range(2):
+        health.record_failure(where, "connection error", "Connection refused")
+    health.record_success(where)  # a success in between: not consecutive
+    for _ in range(2):
+        health.record_failure(where, "timeout", "no answer within 5s")
+    health.record_failure(where, "HTTP 503", "busy")  # an answer: does not count
+    health.check(where)
+    health.record_failure(where, "connection error", "Connection refused")
+    with pytest.raises(EndpointDown, match=r"endpoint http://127.0.0.1:9 is down: 3 consecutive"
+                       r".*\(last: connection error: Connection refused\)"):
+        health.check(where)
+    health.check("http://127.0.0.1:10")  # other endpoints are not affected
+    assert list(health.down) == [where]
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_refused_endpoint_fails_fast_for_every_call() -> None:
+    from passline.errors import EndpointDown
+
+    client = ModelClient(settings(f"http://127.0.0.1:{_closed_port()}/v1", max_retries=4,
+                                  backoff_base_s=0.2, fail_fast_after=4))
+
+    async def many() -> list[BaseException | Any]:
+        try:
+            return await asyncio.gather(*(client.chat([{"role": "user", "content": str(i)}],
+                                                      model="sim-1") for i in range(30)),
+                                        return_exceptions=True)
+        finally:
+            await client.aclose()
+
+    results = run(many())
+    assert all(isinstance(r, EndpointDown) for r in results), results
+    assert "Connection refused" in str(results[-1])
+
+
+def test_calls_waiting_on_a_silent_endpoint_end_when_it_is_declared_down() -> None:
+    """A server that accepts connections and never answers: the first timeouts trip the
+    breaker and every call still waiting ends at once, not at its own timeout."""
+    import socket
+
+    from passline.errors import EndpointDown
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(100)
+    port = server.getsockname()[1]
+    try:
+        client = ModelClient(settings(f"http://127.0.0.1:{port}/v1", timeout_s=1.0,
+                                      max_retries=0, fail_fast_after=2))
+
+        async def calls() -> list[Any]:
+            async def one(i: int, delay: float) -> Any:
+                await asyncio.sleep(delay)
+                return await client.chat([{"role": "user", "content": str(i)}], model="sim-1",
+                                         timeout_s=1.0 if delay == 0 else 30.0)
+            try:
+                # two calls time out after 1s; four more wait with a 30 s timeout
+                return await asyncio.gather(*(one(i, 0 if i < 2 else 0.2) for i in range(6)),
+                                            return_exceptions=True)
+            finally:
+                await client.aclose()
+
+        results = run(calls())
+    finally:
+        server.close()
+    assert all(isinstance(r, ModelTimeout | EndpointDown) for r in results), results
+    # the four waiting calls end with EndpointDown: had they waited for their own 30 s
+    # timeout they would have raised ModelTimeout
+    assert sum(isinstance(r, EndpointDown) for r in results) >= 4

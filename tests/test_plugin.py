@@ -191,8 +191,10 @@ def test_x(run):
     pass
 ''')
     result = pytester.runpytest("test_bad.py")
-    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error: nothing runs
-    result.stdout.fnmatch_lines(["*passline: no golden dataset 'nope'*create golden/nope/v1*"])
+    assert result.ret == 2  # a usage error, found at collection: nothing runs
+    result.stdout.fnmatch_lines(["passline: test_bad.py:2: no golden dataset 'nope'*create "
+                                 "golden/nope/v1*"])
+    assert "Traceback" not in result.stdout.str() and "raise " not in result.stdout.str()
 
 
 def test_plain_pytest_sessions_are_untouched(pytester: pytest.Pytester) -> None:
@@ -282,9 +284,9 @@ def test_bad_agent_name_is_a_usage_error_at_collection(pytester: pytest.Pytester
 def test_missing_baseline_is_a_usage_error_before_anything_runs(
         pytester: pytest.Pytester) -> None:
     root = make_project(pytester, n=2)
-    result = pytester.runpytest("--passline-baseline", "reports/nope")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--passline-baseline reports/nope: no such run*"])
+    result = pytester.runpytest_subprocess("--passline-baseline", "reports/nope")
+    assert result.ret == 2  # passline's usage error, as from the CLI
+    result.stderr.fnmatch_lines(["passline: --passline-baseline reports/nope: no such run*"])
     assert not (root / "runs").exists()
 
 

@@ -1,18 +1,23 @@
-"""Atomic file writes: everything passline persists goes through here.
+"""Atomic file writes and the permissions of everything passline persists.
 
 A temp file in the target folder, fsynced, then renamed over the target: a reader (another
-process, a CI upload, a crash) sees the old file or the new one, never half of one. The
-file gets the usual permissions (0666 minus the umask), not mkstemp's private 0600, so
-reports and records can be shared.
+process, a CI upload, a crash) sees the old file or the new one, never half of one.
+
+Run records, caches, journals, baselines and reports hold prompts and model outputs, which
+can be confidential: they are private by default (files 0600, folders 0700). With
+``[tool.passline] shared_permissions = true`` they get the usual 0666/0777 minus the umask
+instead. The policy is process-wide and set by the entry points (the pytest plugin, the
+CLI) from the resolved settings; every writer asks :func:`file_mode` / :func:`dir_mode`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 def _read_umask() -> int:
@@ -33,19 +38,79 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
-_FILE_MODE = 0o666 & ~_UMASK
+_SHARED_FILE_MODE = 0o666 & ~_UMASK
+_SHARED_DIR_MODE = 0o777 & ~_UMASK
+_PRIVATE_FILE_MODE = 0o600
+_PRIVATE_DIR_MODE = 0o700
+_shared = False
+
+
+def set_shared_permissions(shared: bool) -> bool:
+    """Make what passline writes from now on shared (umask) or private; returns the old
+    policy so a caller can restore it."""
+    global _shared
+    old, _shared = _shared, bool(shared)
+    return old
+
+
+def file_mode() -> int:
+    return _SHARED_FILE_MODE if _shared else _PRIVATE_FILE_MODE
+
+
+def dir_mode() -> int:
+    return _SHARED_DIR_MODE if _shared else _PRIVATE_DIR_MODE
+
+
+def make_dirs(path: str | os.PathLike[str]) -> Path:
+    """``mkdir -p`` where every folder created gets :func:`dir_mode` (existing ones are left
+    as they are). Raises ``NotADirectoryError`` / ``FileExistsError`` when a file is in the way."""
+    target = Path(path)
+    if target.is_dir():
+        return target
+    missing = []
+    for folder in (target, *target.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, dir_mode())
+        except FileExistsError:  # another process made it meanwhile
+            if not folder.is_dir():
+                raise
+    if not target.is_dir():
+        raise NotADirectoryError(20, "Not a directory", str(target))
+    return target
+
+
+def create_file(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` empty with :func:`file_mode` unless it exists (so that SQLite, which
+    copies the database file's mode to its -wal/-shm files, keeps a private cache private)."""
+    target = Path(path)
+    make_dirs(target.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode()))
+    return target
+
+
+def open_append(path: str | os.PathLike[str]) -> IO[str]:
+    """A UTF-8 text file opened for appending, created with :func:`file_mode` if missing."""
+    target = Path(path)
+    make_dirs(target.parent)
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, file_mode())
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _FILE_MODE)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -339,6 +339,13 @@ class Variant:
     prompts: str
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # the name becomes a folder name (reports/runs/<session>-<name>): same rule as
+        # baseline names, so it can never climb out of the run dir or carry markup
+        from passline._paths import check_name
+
+        check_name(self.name, "variant name", example="base or cand-2")
+
     @classmethod
     def parse(cls, spec: str) -> Variant:
         """Parse ``NAME=MODEL:PROMPTS`` (as given to ``--passline-variant``)."""

@@ -58,6 +58,16 @@ class RetriesExhausted(ModelError):
     """A model call kept failing with retryable errors until the retry budget ran out."""
 
 
+class EndpointDown(ModelError):
+    """An endpoint failed to connect or answer too many times in a row: every further call to
+    it fails at once with this error instead of waiting out its timeouts and retries."""
+
+    def __init__(self, message: str, *, endpoint: str = "", cause: str = "") -> None:
+        self.endpoint = endpoint
+        self.cause = cause
+        super().__init__(message)
+
+
 class MalformedOutput(ModelError):
     """A model returned output that does not parse or does not match the requested schema."""
 

@@ -8,6 +8,7 @@ only once a passline eval is collected.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,19 +21,39 @@ if TYPE_CHECKING:
     from passline.sim.server import SimServer
 
 SESSION_KEY = pytest.StashKey["EvalSession | None"]()
+SESSION_ID_KEY = pytest.StashKey[str]()
+PYTEST_SESSION_KEY = pytest.StashKey[pytest.Session]()
+RESTORE_KEY = pytest.StashKey["list[Any]"]()  # undo actions for pytest_unconfigure
+STOPPED_BY_KEY = pytest.StashKey[str]()  # a signal that stopped the session
 PARAM_KEY = pytest.StashKey["Param"]()
 RUN_KEY = pytest.StashKey["AgentRun"]()
 SCORES_KEY = pytest.StashKey["list[Score]"]()
 ROW_ATTR = "passline_row"
+SKIP_ATTR = "passline_skipped"  # a skipped eval item's variant (skips write no row)
 
 # option -> Settings field (the [tool.passline] twin has the same name)
 SETTING_OPTIONS = {
     "agent": str, "model": str, "prompts": str, "judge_model": str, "base_url": str,
     "concurrency": int, "cache": str, "cache_path": str, "run_dir": str, "temperature": float,
     "seed": int, "timeout_s": float, "run_timeout_s": float, "max_retries": int,
+    "connect_timeout_s": float, "fail_fast_after": int, "shutdown_grace_s": float,
     "sim_latency_ms": float,
     "sim_faults": str,
 }
+
+
+class UsageExit(pytest.exit.Exception):  # type: ignore[name-defined]
+    """Ends the session at configure time with exit code 2 and one ``passline: ...`` line
+    (pytest prints an Exit as ``<type name>: <message>``; UsageError would exit 4)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, returncode=2)
+
+
+UsageExit.__name__ = UsageExit.__qualname__ = "passline"
+UsageExit.__module__ = "builtins"  # shown without a module prefix
+# a message that already starts with its own location (path:line: or path: )
+_LOCATED = re.compile(r"^[^\s:]+\.(py|toml|jsonl|json|md|parquet|sqlite|lock)(:\d+)?: ")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,11 +76,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "run_dir": ("where run records are written", "a directory (give it with =)", None),
         "temperature": ("sampling temperature of the agent's model calls", "a float >= 0", None),
         "seed": ("base seed; trial t uses seed + t * 1000003", "an integer", None),
-        "timeout_s": ("timeout of one model call, seconds", "a float > 0", None),
+        "timeout_s": ("timeout of reading one model answer, per attempt, seconds",
+                      "a float > 0", None),
         "run_timeout_s": ("timeout of one agent run (case x trial x variant), seconds",
                           "a float > 0", None),
         "max_retries": ("retries of a failed model call (429, 5xx, timeouts)",
                         "an integer >= 0", None),
+        "connect_timeout_s": ("timeout of opening a connection to the model endpoint, per "
+                              "attempt, seconds", "a float > 0", None),
+        "fail_fast_after": ("consecutive connection failures or timeouts after which an "
+                            "endpoint is down and its remaining calls fail at once (exit 3)",
+                            "an integer >= 0; 0 never", None),
+        "shutdown_grace_s": ("how long a finished session waits for abandoned (stuck) agent "
+                             "or scorer threads before the process ends anyway, seconds",
+                             "a float >= 0", None),
         "sim_latency_ms": ("added latency of the built-in simulator per call (sim-* models "
                            "only)", "milliseconds", None),
         "sim_faults": ("faults the built-in simulator injects (sim-* models only; see "
@@ -93,25 +123,70 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     metavar="PATH", help="compare against this run directory or baseline file; "
                     "the exit code becomes the gate's verdict (0 pass, 1 regression, 3 "
                     "infrastructure error). Values: a path (give it with =). Default: no gate.")
+    group.addoption("--passline-resume", dest="passline_resume", default=None, metavar="RUN",
+                    help="finish an interrupted or crashed run: only items without a result "
+                    "run, into the same record, without repeating its model calls. Values: a "
+                    "run directory or run id. Default: a new run.")
 
 
+@pytest.hookimpl(trylast=True)  # after other plugins' (pytester's recorder) are set up
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "passline(dataset, agent=None, trials=None, scorers=(), threshold=None): "
         "run the agent on every case of a golden dataset (one item per case x trial x variant)")
     config.stash[SESSION_KEY] = None
+    config.stash[RESTORE_KEY] = []
+    workerinput = getattr(config, "workerinput", None) or {}
+    config.stash[SESSION_ID_KEY] = workerinput.get("passline_session_id") or _new_session_id()
     config.pluginmanager.register(_Recorder(config), "passline-recorder")
     baseline = config.getoption("passline_baseline", None)
     if baseline and not Path(baseline).exists():
-        raise pytest.UsageError(
+        raise UsageExit(
             f"--passline-baseline {baseline}: no such run directory or baseline file; list "
             "them with `passline runs list` / `passline baseline list`")
+    _check_options(config)
+
+
+def _new_session_id() -> str:
+    import datetime as dt
+    import uuid
+
+    return f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
+
+
+def _check_options(config: pytest.Config) -> None:
+    """Mistakes in passline options given on the command line end the session before
+    collection, as one line with exit code 2 (settings from pyproject.toml and the
+    environment are checked when the first eval is collected)."""
+    given = {name: config.getoption(f"passline_{name}") for name in SETTING_OPTIONS}
+    trials = config.getoption("passline_trials")
+    variants = config.getoption("passline_variant")
+    shard = config.getoption("passline_shard")
+    if all(v is None for v in given.values()) and trials is None and not variants \
+            and shard is None:
+        return  # a session that does not use passline options pays nothing here
+    from passline._types import Variant
+    from passline.errors import PasslineError
+    from passline.runner._session import parse_shard
+    from passline.settings import Settings
+
+    try:
+        if trials is not None and trials < 1:
+            raise PasslineError(f"--passline-trials {trials}: trials must be >= 1")
+        names = [Variant.parse(v).name for v in variants]
+        if len(set(names)) != len(names):
+            raise PasslineError(f"--passline-variant names must be unique, got {names}")
+        parse_shard(shard)
+        Settings.resolve(given, root=_project_root(config))
+    except PasslineError as exc:
+        raise UsageExit(str(exc)) from None
 
 
 def _session(config: pytest.Config) -> EvalSession:
     session = config.stash.get(SESSION_KEY, None)
     if session is None:
         from passline._types import Variant
+        from passline.errors import ConfigError
         from passline.runner._session import EvalSession, parse_shard
         from passline.settings import Settings
 
@@ -122,13 +197,66 @@ def _session(config: pytest.Config) -> EvalSession:
             Variant("candidate", settings.model, settings.prompts)]
         names = [v.name for v in variants]
         if len(set(names)) != len(names):
-            raise pytest.UsageError(f"--passline-variant names must be unique, got {names}")
+            raise ConfigError(f"--passline-variant names must be unique, got {names}")
+        plan = None
+        target = config.getoption("passline_resume", None)
+        if target:
+            from passline.runner import _resume
+
+            run_root = Path(settings.run_dir)
+            plan = _resume.plan(target, run_root if run_root.is_absolute() else root / run_root)
+            if config.getoption("passline_variant") and tuple(variants) != plan.variants:
+                raise ConfigError(f"--passline-resume {target}: the run's variants are "
+                                  "recorded; drop --passline-variant")
+            settings = _resume.reconcile(settings, plan)
         session = EvalSession(settings, root=root, variants=variants,
                               trials_override=config.getoption("passline_trials"),
                               shard=parse_shard(config.getoption("passline_shard")),
-                              worker=hasattr(config, "workerinput"))
+                              worker=hasattr(config, "workerinput"),
+                              session_id=config.stash.get(SESSION_ID_KEY, None), resume=plan,
+                              args=_resumable_args(config),
+                              invocation_dir=str(config.invocation_params.dir))
         config.stash[SESSION_KEY] = session
+        _take_over_process_policies(config, settings)
     return session
+
+
+def _resumable_args(config: pytest.Config) -> list[str]:
+    """The command line to record for `passline runs resume` (values that may hold
+    credentials, like a base URL with a token, are left out: give them again)."""
+    out: list[str] = []
+    skip = False
+    for arg in config.invocation_params.args:
+        if skip:
+            skip = False
+            continue
+        if arg.startswith(("--passline-base-url", "--passline-resume")):
+            skip = "=" not in arg
+            continue
+        out.append(str(arg))
+    return out
+
+
+def _take_over_process_policies(config: pytest.Config, settings: Any) -> None:
+    """Process-wide behaviour an eval session needs, undone at pytest_unconfigure: private
+    file modes, and SIGTERM treated like Ctrl-C so a killed CI job still finalises its
+    records as interrupted (only if nobody else handles SIGTERM)."""
+    import signal
+    import threading
+
+    from passline import _atomic
+
+    undo = config.stash[RESTORE_KEY]
+    old = _atomic.set_shared_permissions(settings.shared_permissions)
+    undo.append(lambda: _atomic.set_shared_permissions(old))
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def on_sigterm(signum: int, frame: Any) -> None:
+            config.stash[STOPPED_BY_KEY] = "SIGTERM"
+            raise KeyboardInterrupt("SIGTERM")
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        undo.append(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
 
 
 def _project_root(config: pytest.Config) -> Path:
@@ -146,17 +274,43 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from passline.errors import PasslineError
     from passline.runner._session import EvalSpec
 
-    where = metafunc.definition.nodeid
+    path, lineno, _ = metafunc.definition.reportinfo()
+    where = f"{_shown_path(path, metafunc.config)}:{(lineno or 0) + 1}"
     if "case" not in metafunc.fixturenames:
-        raise pytest.UsageError(f"{where}: a passline eval must take `case` or `run` "
-                                "(or `scores`) as an argument")
+        raise pytest.Collector.CollectError(
+            f"passline: {where}: a passline eval must take `case`, `run` or `scores` as an "
+            "argument; add one to the test function")
     try:
         spec = EvalSpec.from_marker(marker.args, marker.kwargs, where)
         params = _session(metafunc.config).params(spec)
-    except PasslineError as exc:
-        raise pytest.UsageError(f"passline: {exc}") from exc
+    except (PasslineError, OSError) as exc:
+        # a usage error: one line naming the file (and line), no traceback; pytest stops the
+        # session after collection ("Interrupted: 1 error during collection", exit code 2)
+        raise pytest.Collector.CollectError(_usage_text(exc, where)) from None
     metafunc.parametrize("case", [p for _, p in params], ids=[i for i, _ in params],
                          indirect=True)
+
+
+def _shown_path(path: Any, config: pytest.Config) -> str:
+    try:
+        return Path(path).resolve().relative_to(config.rootpath.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _usage_text(exc: BaseException, where: str) -> str:
+    """``passline: file:line: what, and how to fix`` for an error found at collection."""
+    from passline.errors import DatasetError
+
+    text = str(exc)
+    if isinstance(exc, DatasetError) and exc.path:  # it names its own file (and line)
+        return f"passline: {text}"
+    if isinstance(exc, OSError):
+        shown = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+        text = f"{shown}: {exc.strerror or text}; check the path and its permissions"
+    if text.startswith(where) or _LOCATED.match(text) or text.startswith("/"):
+        return f"passline: {text}"
+    return f"passline: {where}: {text}"
 
 
 def _param(item: pytest.Item) -> Param | None:
@@ -170,16 +324,31 @@ def _param(item: pytest.Item) -> Param | None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
     current = config.stash.get(SESSION_KEY, None)
-    if current is None or current.shard is None:
+    if current is None or (current.shard is None and current.resume is None):
         return
+    from passline.records._write import row_key
+
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
         param = _param(item)
-        (keep if param is None or current.in_shard(param) else drop).append(item)
+        if param is not None and current.shard is not None and not current.in_shard(param):
+            drop.append(item)
+        elif param is not None and current.resume is not None and row_key(
+                _item_row_key(item, param)) in current.resume.finished.get(
+                    param.job.variant.name, ()):
+            drop.append(item)  # resumed: this item already has its result in the record
+        else:
+            keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _item_row_key(item: pytest.Item, param: Param) -> dict[str, Any]:
+    case = param.job.case
+    return {"eval": item.nodeid.split("[")[0], "dataset": case.dataset,
+            "dataset_version": case.version, "case_id": case.id, "trial": param.job.trial}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -295,7 +464,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     if param is None:
         return report
     final = call.when == "call" or (call.when == "setup" and report.failed)
-    if not final or report.skipped:  # a skipped eval is not a result (xfail still is)
+    if report.skipped and (call.when == "setup" or final):
+        setattr(report, SKIP_ATTR, param.job.variant.name)  # counted, so a run with skips
+        return report  # is still complete; a skipped eval is not a result (xfail still is)
+    if not final:
         return report
     run = item.stash.get(RUN_KEY, None)
     computed = item.stash.get(SCORES_KEY, [])
@@ -328,11 +500,24 @@ class _Recorder:
         if data:
             _session(self.config).worker_summaries.append(json.loads(data))
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist: workers use the controller's session id (one call journal, one record)."""
+        node.workerinput["passline_session_id"] = self.config.stash[SESSION_ID_KEY]
+
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.other_failures = 0  # failures of plain tests, which no gate verdict excuses
+        self.usage_errors = 0  # passline usage errors found while collecting
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and str(report.longrepr).startswith("passline: "):
+            self.usage_errors += 1
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        skipped_variant = getattr(report, SKIP_ATTR, None)
+        if skipped_variant and not hasattr(self.config, "workerinput"):
+            _session(self.config).skipped[skipped_variant] += 1
         data = getattr(report, ROW_ATTR, None)
         if not data and report.failed and not hasattr(self.config, "workerinput"):
             self.other_failures += 1  # eval results always carry a row; this is not one
@@ -350,7 +535,14 @@ class _Recorder:
             reporter.write_line(line)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[PYTEST_SESSION_KEY] = session
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    recorder = session.config.pluginmanager.get_plugin("passline-recorder")
+    if getattr(recorder, "usage_errors", 0) and session.exitstatus == 1:
+        session.exitstatus = 2  # xdist reports workers' collection errors as failures
     current = session.config.stash.get(SESSION_KEY, None)
     if current is None:
         return
@@ -359,12 +551,54 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             session.config.workeroutput["passline"] = json.dumps(  # type: ignore[attr-defined]
                 current.process_summary(), default=str)
             return
-        current.finish()
+        current.finish(stop_reason=_stop_reason(session, exitstatus))
         baseline = session.config.getoption("passline_baseline")
         if baseline and current.summaries:
             session.exitstatus = _gated_exit_status(session, current, baseline, exitstatus)
+        if current.down_endpoints() and session.exitstatus in (0, 1):
+            session.exitstatus = 3  # an outage is an infrastructure error, never a verdict
+        _note_stuck_calls(current)
     finally:
         current.close()
+
+
+def _stop_reason(session: pytest.Session, exitstatus: int) -> str | None:
+    """Why the session stopped before running everything, if it did (its runs are then
+    recorded as interrupted, never complete)."""
+    signal_name = session.config.stash.get(STOPPED_BY_KEY, None)
+    if signal_name:
+        return f"stopped by {signal_name}"
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted (Ctrl-C)"
+    if session.shouldfail:
+        return f"stopped early: {session.shouldfail} (-x / --maxfail)"
+    if session.shouldstop:
+        return f"stopped early: {session.shouldstop}"
+    return None
+
+
+def _note_stuck_calls(current: EvalSession) -> None:
+    from passline.runner import _threads
+
+    stuck = _threads.stuck()
+    if stuck:
+        current.notes.append(
+            f"passline: {len(stuck)} stuck call(s) were abandoned after run_timeout_s (first: "
+            f"{stuck[0]}); the process ends at most shutdown_grace_s="
+            f"{current.settings.shutdown_grace_s:g}s after the session")
+        _threads.set_exit_policy(grace_s=current.settings.shutdown_grace_s)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(PYTEST_SESSION_KEY, None)
+    if session is not None and config.stash.get(SESSION_KEY, None) is not None:
+        from passline.runner import _threads
+
+        _threads.set_exit_policy(code=int(session.exitstatus))
+    undos: list[Any] = config.stash.get(RESTORE_KEY, [])
+    for undo in reversed(undos):
+        undo()
 
 
 def _gated_exit_status(session: pytest.Session, current: EvalSession, baseline: str,

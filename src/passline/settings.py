@@ -21,6 +21,7 @@ from passline.errors import ConfigError
 CACHE_MODES = ("off", "rw", "replay")
 CAPTURE_MODES = ("on", "off")
 UNTRUSTED_JUDGE_MODES = ("inform", "gate")
+BASE_URL_PRESETS = ("sim", "openai", "ollama", "vllm", "litellm")  # see models/_endpoint.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,9 +45,16 @@ class Settings:
     # how calls are made
     concurrency: int = 32
     model_concurrency: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    timeout_s: float = 60.0  # per model call
-    run_timeout_s: float = 300.0  # per agent run (case x trial x variant)
+    timeout_s: float = 60.0  # per model call: reading the answer (each attempt)
+    connect_timeout_s: float = 5.0  # per attempt: opening the connection
+    run_timeout_s: float = 300.0  # per agent run (case x trial x variant), and per scoring
     max_retries: int = 4
+    # consecutive connection failures / timeouts after which an endpoint counts as down and
+    # every remaining call to it fails at once (0: never give up early)
+    fail_fast_after: int = 8
+    # seconds a finished session waits for abandoned (stuck) agent or scorer threads before
+    # the process is ended anyway
+    shutdown_grace_s: float = 5.0
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     pricing: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
@@ -61,6 +69,9 @@ class Settings:
     run_dir: str = "reports/runs"
     # recorded production traffic (`passline traces import`), redacted, in SQLite
     traffic_dir: str = ".passline/traffic"
+    # run records, caches, baselines and reports are private to the user (files 0600, folders
+    # 0700) unless this is true (then 0666/0777 minus the umask)
+    shared_permissions: bool = False
     # the built-in simulator, used when the model is sim-*
     sim_latency_ms: float = 0.0
     sim_jitter_ms: float = 0.0
@@ -91,6 +102,28 @@ class Settings:
                     f"{name} must be >= 1, got {getattr(self, name)} "
                     f"({self.sources.get(name, 'default')})"
                 )
+        for name in ("timeout_s", "connect_timeout_s", "run_timeout_s"):
+            if not getattr(self, name) > 0:  # also refuses NaN
+                raise ConfigError(
+                    f"{name} must be a number of seconds > 0, got {getattr(self, name)} "
+                    f"({self.sources.get(name, 'default')})")
+        base = self.base_url.strip()
+        if base and base.lower() not in BASE_URL_PRESETS and not base.lower().startswith(
+                ("http://", "https://")):
+            raise ConfigError(
+                f"base_url {base!r} ({self.sources.get('base_url', 'default')}) is neither a URL "
+                f"(http://HOST:PORT/v1) nor one of the presets {', '.join(BASE_URL_PRESETS)}")
+        if self.sim_faults:
+            from passline.sim.faults import FaultSpec
+
+            FaultSpec.parse(self.sim_faults, where=f"sim_faults "
+                            f"({self.sources.get('sim_faults', 'default')})")
+        for name in ("max_retries", "fail_fast_after", "shutdown_grace_s", "sim_latency_ms",
+                     "sim_jitter_ms", "backoff_base_s", "backoff_max_s"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(
+                    f"{name} must be >= 0, got {getattr(self, name)} "
+                    f"({self.sources.get(name, 'default')})")
 
     @property
     def is_sim(self) -> bool:
@@ -186,9 +219,13 @@ def find_pyproject(start: Path) -> Path | None:
 
 def load_tool_table(pyproject: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        # utf-8-sig: a BOM left by a Windows editor is tolerated, not a TOML error
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{pyproject}: invalid TOML ({exc}); fix the file") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{pyproject}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                          "save it as UTF-8") from exc
     table = data.get("tool", {}).get("passline", {})
     return dict(table)
 
@@ -245,6 +282,8 @@ def _coerce(name: str, hint: Any, raw: Any, where: str) -> Any:
         if hint in (float, "float"):
             return float(text)
         if hint in (bool, "bool"):
+            if text.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError("expected true or false")
             return text.lower() in ("1", "true", "yes", "on")
         if "Mapping" in str(hint):
             return json.loads(text)

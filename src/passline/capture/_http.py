@@ -155,6 +155,7 @@ class Exchange:
         self.key = ""
         self.occurrence = 0
         self.endpoint = ""
+        self.server = ""  # scheme://host:port the request goes to (endpoint health key)
         self._done = False
 
     @classmethod
@@ -181,7 +182,9 @@ class Exchange:
         material = {k: v for k, v in self.body.items() if k not in EXCLUDED_FIELDS}
         self.material = material
         cache = self.session.cache
-        if cache.mode != "off":  # keys cost a canonical JSON dump: only when something reads them
+        client = self.session.client
+        journal = getattr(client, "journal", None)  # the crash journal of an eval session
+        if cache.mode != "off" or journal is not None:  # keys cost a canonical JSON dump
             # trials are independent samples unless sampling is explicitly off
             trial = self.case.trial if self.case is not None and \
                 self.body.get("temperature") != 0 else 0
@@ -193,6 +196,11 @@ class Exchange:
                 f"{self.base_key}|{self.occurrence}".encode()).hexdigest()
         else:  # still tell a retry from a new request (for the retry count)
             self.base_key = hashlib.sha256(self.request.content).hexdigest()
+        if journal is not None:  # answered before a crash: not sent (nor paid) again
+            hit = journal.get(self.key, material)
+            if hit is not None:
+                self._reply_cached(hit)
+                return
         if cache.mode != "off":
             try:
                 hit = cache.get(self.key, material)
@@ -218,6 +226,16 @@ class Exchange:
                 return
             self.request = _routed(self.module, self.request, endpoint.base_url,
                                    endpoint.api_key)
+        health = getattr(client, "health", None)  # fail fast on a dead endpoint
+        if health is not None:
+            from passline.errors import EndpointDown
+            from passline.models._health import endpoint_key
+
+            self.server = endpoint_key(str(self.request.url))
+            try:
+                health.check(self.server)
+            except EndpointDown as exc:
+                self._reply_error(str(exc), "passline_endpoint_down")
 
     def _reply_cached(self, data: Mapping[str, Any]) -> None:
         if SSE_KEY in data:
@@ -243,11 +261,13 @@ class Exchange:
     def failed(self, exc: BaseException) -> None:
         if self.case is not None:
             self.case.attempt_failed(self.base_key, self.occurrence)
+        self._health(exc)
         self._record(0, None, cached=False, retries=0,
                      error=f"{type(exc).__name__}: {exc}"[:500])
 
     def received(self, response: Any) -> Any:
         status = int(response.status_code)
+        self._health(None)  # an HTTP answer, even an error: the server is there
         if status >= 400:
             if self.case is not None:
                 self.case.attempt_failed(self.base_key, self.occurrence)
@@ -270,6 +290,7 @@ class Exchange:
         self._record(status, data, cached=False, retries=retries)
         if self.session.cache.mode == "rw":
             self.session.cache.put(self.key, self.material, data)
+        self._journal(data)
         return response
 
     def _stream_done(self, raw: bytes, complete: bool) -> None:
@@ -282,6 +303,26 @@ class Exchange:
                      error=None if finished else "stream ended before the model finished")
         if finished and self.session.cache.mode == "rw":
             self.session.cache.put(self.key, self.material, {SSE_KEY: raw.decode("utf-8")})
+        if finished:
+            self._journal({SSE_KEY: raw.decode("utf-8")})
+
+    def _journal(self, data: Mapping[str, Any]) -> None:
+        journal = getattr(self.session.client, "journal", None)
+        if journal is not None and self.key:
+            journal.put(self.key, self.material, data)
+
+    def _health(self, exc: BaseException | None) -> None:
+        """Report the attempt to the session's endpoint health (models._health): connection
+        failures and timeouts count towards declaring the endpoint down."""
+        health = getattr(self.session.client, "health", None)
+        if health is None or not self.server:
+            return
+        if exc is None:
+            health.record_success(self.server)
+        elif isinstance(exc, getattr(self.module, "TimeoutException", ())):
+            health.record_failure(self.server, "timeout", type(exc).__name__)
+        elif isinstance(exc, getattr(self.module, "TransportError", ())):
+            health.record_failure(self.server, "connection error", str(exc) or type(exc).__name__)
 
     def _record(self, status: int, completion: Mapping[str, Any] | None, *, cached: bool,
                 retries: int, error: str | None = None) -> None:

@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return int(ExitCode.USAGE_ERROR)
     try:
+        _set_permissions()
         return int(args.func(args) or 0)
     except PasslineError as exc:
         print(f"passline: error: {exc}", file=sys.stderr)
@@ -91,6 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"passline: internal error in `passline {args.command}`: "
               f"{type(exc).__name__}: {_one_line(str(exc))}{hint}", file=sys.stderr)
         return int(ExitCode.INFRASTRUCTURE_ERROR)
+
+
+def _set_permissions() -> None:
+    """What the command writes is private unless [tool.passline] shared_permissions."""
+    from passline._atomic import set_shared_permissions
+    from passline.settings import Settings
+
+    try:
+        set_shared_permissions(Settings.resolve().shared_permissions)
+    except PasslineError:  # a broken config is reported by the commands that need it
+        set_shared_permissions(False)
 
 
 def _one_line(text: str, limit: int = 300) -> str:

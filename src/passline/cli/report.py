@@ -61,7 +61,9 @@ def default_out_dir(baseline: str, candidate: str) -> Path:
                 return path.name
         return path.stem
 
-    return Path("reports") / f"{_slug(run_id(candidate))}-vs-{_slug(run_id(baseline))}"
+    from passline._paths import inside
+
+    return inside("reports", f"{_slug(run_id(candidate))}-vs-{_slug(run_id(baseline))}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,6 +29,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_flags(show)
     show.set_defaults(func=show_cmd)
 
+    resume = rsub.add_parser(
+        "resume", **examples("passline runs resume 20261127-101500-candidate",
+                             "passline runs resume RUN_ID -- --passline-base-url=URL"),
+        help="finish an interrupted or crashed run (reruns its pytest command with "
+        "--passline-resume: only items without a result run, into the same record)")
+    resume.add_argument("run", help="run directory or run id")
+    resume.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST_ARGS",
+                        help="extra pytest arguments (e.g. a --passline-base-url left out of "
+                        "the record because it may hold credentials)")
+    resume.set_defaults(func=resume_cmd)
+
     m = sub.add_parser("merge", help="join shard / xdist records of one variant into one run",
                        **examples("passline merge reports/runs/*-shard1of2 reports/runs/*-shard2of2"
                                   " --out reports/runs/merged"))
@@ -132,3 +143,24 @@ def merge_cmd(args: argparse.Namespace) -> int:
     print(f"merged {len(args.runs)} runs into {args.out}: {t['n']} results, "
           f"pass rate {t['pass_rate']:.1%}")
     return 0
+
+
+def resume_cmd(args: argparse.Namespace) -> int:
+    """Run the recorded pytest command again with ``--passline-resume``; its exit code."""
+    import os
+    import subprocess
+    import sys
+
+    from passline.records import read_manifest
+    from passline.runner._resume import find_run
+
+    run_dir = find_run(args.run, _run_root(None)).resolve()
+    session = read_manifest(run_dir).get("session") or {}
+    recorded = [str(a) for a in session.get("args") or []]
+    extra = [a for a in args.pytest_args if a != "--"]
+    where = session.get("invocation_dir")
+    cwd = where if where and os.path.isdir(where) else os.getcwd()
+    command = [sys.executable, "-m", "pytest", *recorded, *extra,
+               f"--passline-resume={run_dir}"]
+    print("passline: " + " ".join(command[1:]) + f"   (in {cwd})", file=sys.stderr)
+    return subprocess.run(command, cwd=cwd, check=False).returncode

@@ -12,19 +12,18 @@ import dataclasses
 import datetime as _dt
 import json
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from passline._atomic import atomic_write_text
+from passline._paths import check_name, inside
 from passline.compare._cases import CaseKey, CaseSummary, summarize_rows
 from passline.compare._io import check_schema_version, iter_results, read_manifest
 from passline.errors import ConfigError, RecordError
 
 BASELINE_KIND = "passline-baseline"
 DEFAULT_DIR = "reports/baselines"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _MANIFEST_KEYS = ("run_id", "created_at", "finished_at", "variant", "passline_version", "git_sha",
                   "datasets", "trials", "totals", "cache")
 
@@ -55,21 +54,20 @@ class BaselineInfo:
 
 
 def _check_name(name: str) -> None:
-    if not _NAME_RE.match(name) or name.endswith(".json"):
-        raise ConfigError(
-            f"baseline name {name!r} is not valid; use letters, digits, '.', '_' or '-' "
-            "(e.g. main or sim-2.v1), without a path or .json suffix"
-        )
+    if name.endswith(".json"):
+        raise ConfigError(f"baseline name {name!r} is not valid; give it without the .json "
+                          "suffix (e.g. main or sim-2.v1)")
+    check_name(name, "baseline name")  # the rule every name that becomes a path follows
 
 
 def baseline_path(name: str, directory: str | Path = DEFAULT_DIR) -> Path:
     _check_name(name)
-    return Path(directory) / f"{name}.json"
+    return inside(directory, f"{name}.json")
 
 
 def history_dir(name: str, directory: str | Path = DEFAULT_DIR) -> Path:
     _check_name(name)
-    return Path(directory) / f"{name}.history"
+    return inside(directory, f"{name}.history")
 
 
 def _timestamp() -> str:

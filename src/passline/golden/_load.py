@@ -8,6 +8,8 @@ only cost time). Parquet files and Hub datasets are read through ``datasets`` (A
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import dataclasses
 import json
 import logging
@@ -21,6 +23,7 @@ from passline._types import Case
 from passline.errors import DatasetError
 from passline.golden._input_schema import input_checker
 from passline.golden._layout import (
+    CARD_NAME,
     DATA_NAME,
     DatasetRef,
     all_versions,
@@ -109,13 +112,26 @@ def _open_arrow(ref: DatasetRef) -> Any:
     raise DatasetError("not an Arrow-readable file", path=str(ref.path))
 
 
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """``iter_jsonl``, tolerating the UTF-8 byte order mark Windows tools put first."""
+    for lineno, row, error in iter_jsonl(path):
+        if lineno == 1 and error is not None:
+            with path.open("rb") as fh:
+                first = fh.readline()
+            # a real problem on line 1 keeps iter_jsonl's message
+            if first.startswith(codecs.BOM_UTF8):
+                with contextlib.suppress(UnicodeDecodeError, json.JSONDecodeError):
+                    row, error = json.loads(first[len(codecs.BOM_UTF8):].decode("utf-8")), None
+        yield lineno, row, error
+
+
 def _check(ref: DatasetRef, known_tools: set[str] | None) -> tuple[list[dict[str, Any]],
                                                                     list[Problem]]:
     shown = ref.display_path
     check_input, problems = (input_checker(ref.path, shown) if ref.path is not None
                              else (None, []))
     if ref.path is not None and ref.path.suffix == ".jsonl":
-        triples: Iterator[tuple[int, Any, str | None]] = iter_jsonl(ref.path)
+        triples: Iterator[tuple[int, Any, str | None]] = _jsonl_rows(ref.path)
     else:
         triples = _arrow_rows(_open_arrow(ref))
     good, row_problems = check_rows(triples, shown, known_tools, check_input)
@@ -128,8 +144,14 @@ def read_rows(ref: Ref, *, root: Path | str = ".", known_tools: set[str] | None 
     resolved = parse_ref(ref, root=root)
     rows, problems = _check(resolved, known_tools)
     if check_lock and resolved.kind == "golden":
-        assert resolved.root is not None
+        assert resolved.root is not None and resolved.path is not None
         problems += lock_problems(resolved.root, resolved.name, resolved.version, strict=False)
+        card = resolved.path.parent / CARD_NAME
+        if not card.is_file():  # as `passline golden validate` says: a dataset needs its card
+            problems.append(Problem(display(card, resolved.root), None,
+                                    f"{CARD_NAME} is missing; describe the dataset (purpose, "
+                                    "schema, provenance, license, changelog; template in "
+                                    "docs/golden.md)"))
     raise_problems(problems, resolved.key if resolved.kind == "golden" else os.fspath(ref))
     return resolved, rows
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from passline._atomic import create_file
 from passline.errors import CacheMiss, ConfigError, RecordError
 
 CACHE_SCHEMA_VERSION = 1
@@ -85,7 +86,25 @@ class ResponseCache:
             raise CacheMiss(
                 f"replay-only cache {self.path} does not exist; record it first with "
                 f"--passline-cache rw (or set PASSLINE_CACHE_PATH to the recorded file)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise ConfigError(
+                f"cache_path {self.path} is a directory; point cache_path (--passline-cache-"
+                "path=FILE, PASSLINE_CACHE_PATH) at a file, e.g. .passline/cache.sqlite")
+        try:
+            create_file(self.path)  # private unless shared_permissions (-wal/-shm follow it)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the cache {self.path}: {exc.strerror or exc}; point cache_path "
+                "(--passline-cache-path=FILE, PASSLINE_CACHE_PATH) at a writable file") from exc
+        try:
+            self._create_tables()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise RecordError(
+                f"{self.path} is not a readable passline cache ({exc}); it is only a cache: "
+                "delete it (a new one is recorded) or point cache_path elsewhere") from exc
+
+    def _create_tables(self) -> None:
         conn = self._conn()
         for attempt in range(50):
             try:

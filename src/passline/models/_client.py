@@ -2,9 +2,11 @@
 
 It wraps ``openai.AsyncOpenAI`` (so any OpenAI-compatible endpoint works) and adds what an
 eval harness needs: bounded concurrency (global and per model), its own retries with
-exponential backoff and full jitter that honour ``Retry-After``, a per-call timeout, token
-and cost accounting, and the record/replay cache. It is safe to use from several event loops
-(one client and one set of limits per loop) and never stores or logs API keys.
+exponential backoff and full jitter that honour ``Retry-After``, separate connect and read
+timeouts, fail-fast on a dead endpoint (``health``), token and cost accounting, the
+record/replay cache, and the session's crash journal (``journal``). It is safe to use from
+several event loops (one client and one set of limits per loop) and never stores or logs
+API keys.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import time
 import weakref
@@ -31,6 +34,7 @@ from passline.models._endpoint import (
     redact_credentials,
     resolve_endpoint,
 )
+from passline.models._health import EndpointHealth, endpoint_key
 from passline.models._pricing import usage_for
 from passline.models._result import ChatResult
 from passline.settings import Settings
@@ -49,11 +53,18 @@ class ModelClient:
     """
 
     def __init__(self, settings: Settings | None = None, *,
-                 cache: ResponseCache | None = None) -> None:
+                 cache: ResponseCache | None = None, journal: Any = None,
+                 health: EndpointHealth | None = None) -> None:
         self.settings = settings or Settings.resolve()
         validate_settings(self.settings)
         self.cache = cache if cache is not None else ResponseCache(
             self.settings.cache_path, self.settings.cache)
+        # completed calls of this session, consulted before the network whatever the cache
+        # mode (a CallJournal, or None outside eval sessions); shared with the capture layer
+        self.journal = journal
+        # consecutive connection failures per endpoint; shared with the capture layer
+        self.health = health if health is not None else EndpointHealth(
+            self.settings.fail_fast_after)
         self._endpoints: dict[str, Endpoint] = {}
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary())
@@ -114,6 +125,14 @@ class ModelClient:
         key = request_key(request, trial=trial if temperature > 0 else 0,
                           cache_tag=f"{cache_tag}|{where}")
 
+        journaled = self.journal.get(key, request) if self.journal is not None else None
+        if journaled is not None:  # answered before a crash: not sent (nor paid) again
+            result = self._result(journaled, model, latency_s=0.0, cached=True, attempts=0,
+                                  key=key)
+            self._account(purpose, result.usage)
+            record_client_call(request, journaled, usage=result.usage, latency_s=0.0,
+                               cached=True, attempts=0, endpoint=where)
+            return result
         cached = self.cache.get(key, request)
         if cached is not None:
             result = self._result(cached, model, latency_s=0.0, cached=True, attempts=0, key=key)
@@ -146,32 +165,44 @@ class ModelClient:
 
         settings = self.settings
         timeout = settings.timeout_s if timeout_s is None else timeout_s
+        # connecting gets its own short limit: a dead host fails in seconds, while reading a
+        # long answer may take the whole (read) timeout
+        limits = openai.Timeout(timeout, connect=min(settings.connect_timeout_s, timeout))
         state = self._loop_state()
-        client = state.client(self.endpoint(model))
+        endpoint = self.endpoint(model)
+        client = state.client(endpoint)
+        where = endpoint_key(endpoint.base_url)
+        health = self.health
+        down = health.down_event(where)
         last_error: BaseException | None = None
         last_kind = ""
         for attempt in range(settings.max_retries + 1):
+            health.check(where)
             if attempt:
                 self.retries += 1
-                await asyncio.sleep(_backoff(attempt, settings.backoff_base_s,
-                                             settings.backoff_max_s, last_error))
+                await _unless_down(asyncio.sleep(_backoff(
+                    attempt, settings.backoff_base_s, settings.backoff_max_s, last_error)),
+                    down, health, where)
             start = time.perf_counter()
             managed = MANAGED.set(True)  # recorded below, not again by the HTTP hooks
             try:
                 async with state.global_limit, state.model_limit(model, settings):
+                    health.check(where)  # it may have gone down while this call queued
                     # the raw response skips building and re-dumping pydantic models: we
                     # want the JSON anyway (for the cache), and it saves client CPU per call
-                    raw = await asyncio.wait_for(
+                    raw = await _unless_down(asyncio.wait_for(
                         client.chat.completions.with_raw_response.create(
-                            **request, timeout=timeout,
+                            **request, timeout=limits,
                             extra_headers=dict(extra_headers) if extra_headers else None),
-                        timeout=timeout + 5)
+                        timeout=timeout + settings.connect_timeout_s + 5), down, health, where)
                     data = json.loads(raw.text)
             except (openai.APITimeoutError, TimeoutError) as exc:
                 last_error, last_kind = exc, "timeout"
+                health.record_failure(where, "timeout", f"no answer within {timeout:g}s")
                 log.info("model %s timed out after %.1fs (attempt %d)", model, timeout, attempt + 1)
                 continue
             except openai.APIStatusError as exc:
+                health.record_success(where)  # an HTTP answer: the server is there
                 if exc.status_code not in RETRYABLE_STATUS:
                     raise ModelError(
                         f"model {model} at {redact_credentials(self.endpoint(model).base_url)} "
@@ -182,12 +213,15 @@ class ModelClient:
                 continue
             except openai.APIConnectionError as exc:
                 last_error, last_kind = exc, "connection error"
+                health.record_failure(where, "connection error", _connection_cause(exc))
                 continue
             except json.JSONDecodeError as exc:  # a proxy's HTML error page, a cut body...
+                health.record_success(where)
                 last_error, last_kind = exc, "unparseable response"
                 continue
             finally:
                 MANAGED.reset(managed)
+            health.record_success(where)
             latency = time.perf_counter() - start
             result = self._result(data, model, latency_s=latency, cached=False,
                                   attempts=attempt + 1, key=key)
@@ -198,6 +232,8 @@ class ModelClient:
                 continue
             if not malformed:
                 self.cache.put(key, request, data)
+                if self.journal is not None:
+                    self.journal.put(key, request, data)
             return result, data
         tries = settings.max_retries + 1
         if last_kind == "timeout":
@@ -280,6 +316,41 @@ class _NoLimit:
 
 
 _NO_LIMIT = _NoLimit()
+
+
+async def _unless_down(awaitable: Any, down: asyncio.Event, health: EndpointHealth,
+                       where: str) -> Any:
+    """Await ``awaitable`` unless ``where`` goes down first: then cancel it and raise
+    :class:`EndpointDown`, so calls stuck on a dead endpoint end with it, not at timeout."""
+    task = asyncio.ensure_future(awaitable)
+    if down.is_set():
+        task.cancel()
+        health.check(where)
+    waiter = asyncio.ensure_future(down.wait())
+    try:
+        done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()  # it finishes cancelling on its own; nobody needs its outcome
+    if task in done:
+        return task.result()
+    health.check(where)  # raises EndpointDown: that is why the waiter finished first
+    raise AssertionError("the down event was set but the endpoint is not down")
+
+
+def _connection_cause(exc: BaseException) -> str:
+    """The innermost cause of a connection error ("Connection refused", "Name or service
+    not known"...), which says more than openai's "Connection error."."""
+    cause: BaseException | None = exc
+    text = str(exc)
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno:
+            text = os.strerror(cause.errno)  # "Connection refused", not asyncio's wording
+        elif str(cause):
+            text = str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return text[:200]
 
 
 def _backoff(attempt: int, base: float, cap: float, error: BaseException | None) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 
 from passline.errors import RecordError
 from passline.records._load import read_manifest, read_rows
-from passline.records._write import RunWriter
+from passline.records._write import RunWriter, completion
 
 
 def merge_runs(run_dirs: Sequence[str | Path], out_dir: str | Path,
@@ -39,7 +39,8 @@ def merge_runs(run_dirs: Sequence[str | Path], out_dir: str | Path,
     new_id = run_id or Path(out_dir).name
     writer = RunWriter(Path(out_dir), {
         **{k: v for k, v in first.items() if k not in ("totals", "created_at", "finished_at",
-                                                        "schema_version", "shard")},
+                                                        "schema_version", "shard", "completion",
+                                                        "session", "resumed_at")},
         "run_id": new_id, "datasets": datasets,
         "merged_from": [m.get("run_id") for m in manifests]})
     for key in sorted(rows):
@@ -47,4 +48,20 @@ def merge_runs(run_dirs: Sequence[str | Path], out_dir: str | Path,
         row.pop("schema_version", None)
         row["run_id"] = new_id
         writer.write(row)
-    return writer.finish()
+    return writer.finish(completion=_merged_completion(manifests, len(rows)))
+
+
+def _merged_completion(manifests: Sequence[dict[str, Any]], finished: int) -> dict[str, Any]:
+    """Complete only if the inputs ended normally and together cover every planned item."""
+    planned = max([int((m.get("completion") or {}).get("planned_items") or 0)
+                   for m in manifests] + [finished])
+    unfinished = [str(m.get("run_id")) for m in manifests if not m.get("finished_at") or (
+        m.get("completion") or {}).get("state") in ("interrupted", "crashed")]
+    if unfinished:
+        return completion("interrupted", planned=planned, finished=finished,
+                          reason=f"merged from unfinished run(s) {', '.join(unfinished)}")
+    if finished >= planned:
+        return completion("complete", planned=planned, finished=finished)
+    return completion("partial", planned=planned, finished=finished,
+                      reason=f"{planned - finished} of {planned} planned items have no result "
+                      "in the merged runs")

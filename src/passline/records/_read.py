@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import logging
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -34,7 +35,7 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RecordError(f"{path}: unreadable manifest ({exc}); re-run or restore it") from exc
     if not isinstance(manifest, dict):
         raise RecordError(f"{path}: manifest must be a JSON object, got {type(manifest).__name__}")
@@ -64,9 +65,11 @@ def results_path(run_dir: str | Path) -> Path:
     )
 
 
-def _open_text(path: Path) -> IO[str]:
+def _open_bytes(path: Path) -> IO[bytes]:
+    # bytes, decoded line by line: a damaged file then names the line, instead of failing
+    # with a bare UnicodeDecodeError somewhere in a buffer
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if path.suffix == ".zst":
         try:
             import zstandard
@@ -76,8 +79,23 @@ def _open_text(path: Path) -> IO[str]:
                 "install it (pip install zstandard)"
             ) from exc
         raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb"))
-        return io.TextIOWrapper(raw, encoding="utf-8")
-    return path.open(encoding="utf-8")
+        return io.BufferedReader(raw)
+    return path.open("rb")
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    lineno = 0
+    try:
+        with _open_bytes(path) as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                yield lineno, raw
+    except (OSError, EOFError, zlib.error) as exc:  # a cut or damaged gz/zst stream
+        raise RecordError(f"{path}:{lineno + 1}: cannot read past this line ({exc}); the "
+                          "file is damaged: restore it or re-run") from exc
+
+
+def _shown(raw: bytes) -> str:
+    return repr(raw[:80]) + ("..." if len(raw) > 80 else "")
 
 
 def iter_results(run_dir: str | Path) -> Iterator[dict[str, Any]]:
@@ -88,28 +106,32 @@ def iter_results(run_dir: str | Path) -> Iterator[dict[str, Any]]:
     version raises RecordError naming file:line.
     """
     path = results_path(run_dir)
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if not line.endswith("\n"):  # only the last line can lack one: a torn write
-                    logger.warning("%s:%d: skipping a cut last line (the run was interrupted "
-                                   "while writing it)", path, lineno)
-                    return
-                raise RecordError(
-                    f"{path}:{lineno}: not valid JSON ({exc.msg}); fix or delete that line, "
-                    "or re-run"
-                ) from exc
-            if not isinstance(row, dict):
-                raise RecordError(f"{path}:{lineno}: a result row must be a JSON object")
-            check_schema_version(row.get("schema_version"), where=f"{path}:{lineno}")
-            for key in ("eval", "case_id", "status"):
-                if key not in row:
-                    raise RecordError(f"{path}:{lineno}: result row lacks {key!r}")
-            yield row
+    for lineno, raw in _lines(path):
+        if not raw.strip():
+            continue
+        torn = not raw.endswith(b"\n")  # only the last line can lack one: a cut write
+        try:
+            line = raw.decode("utf-8")
+            row = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if torn:
+                logger.warning("%s:%d: skipping a cut last line (the run was interrupted "
+                               "while writing it)", path, lineno)
+                return
+            what = (f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+                    if isinstance(exc, UnicodeDecodeError) else f"not valid JSON ({exc.msg})")
+            raise RecordError(
+                f"{path}:{lineno}: {what}; the row starts {_shown(raw)}; fix or delete that "
+                "line, or re-run") from exc
+        if not isinstance(row, dict):
+            raise RecordError(f"{path}:{lineno}: a result row must be a JSON object; the row "
+                              f"starts {_shown(raw)}")
+        check_schema_version(row.get("schema_version"), where=f"{path}:{lineno}")
+        for key in ("eval", "case_id", "status"):
+            if key not in row:
+                raise RecordError(f"{path}:{lineno}: result row lacks {key!r}; the row "
+                                  f"starts {_shown(raw)}")
+        yield row
 
 
 def read_results(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

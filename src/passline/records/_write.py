@@ -1,4 +1,11 @@
-"""Writing run records: append-only results, atomic manifest."""
+"""Writing run records: append-only results, atomic manifest, completion state.
+
+Every manifest says how its run ended (``completion``): ``complete`` (every planned item
+finished and the session ended normally), ``interrupted`` (Ctrl-C, SIGTERM, ``-x``,
+``--maxfail``, an endpoint that went down: finalised but not complete), ``partial`` (a
+deliberate subset: a shard, a ``-k``/``--lf`` deselection). ``crashed`` is never written: a
+reader infers it from a manifest without ``finished_at`` (the process died).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,30 @@ import os
 import statistics
 import subprocess
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from passline._atomic import atomic_write_json
+from passline._atomic import atomic_write_bytes, atomic_write_json, make_dirs, open_append
 
 RECORD_SCHEMA_VERSION = 1
+COMPLETION_STATES = ("complete", "interrupted", "crashed", "partial")
+# the fields that identify one result row (one item: eval x case x trial of a variant)
+ROW_KEY_FIELDS = ("eval", "dataset", "dataset_version", "case_id", "trial")
+
+
+def row_key(row: Mapping[str, Any]) -> tuple[str, str, str, str, int]:
+    """What makes a row unique within a run record (resume skips items that have one)."""
+    return (str(row.get("eval")), str(row.get("dataset")), str(row.get("dataset_version")),
+            str(row.get("case_id")), int(row.get("trial") or 0))
+
+
+def completion(state: str, *, planned: int, finished: int, reason: str = "") -> dict[str, Any]:
+    """The ``completion`` object of a manifest (see the module docstring)."""
+    if state not in COMPLETION_STATES:
+        raise ValueError(f"completion state {state!r} is not one of {COMPLETION_STATES}")
+    return {"state": state, "planned_items": int(planned), "finished_items": int(finished),
+            "reason": reason}
 
 
 def now_iso() -> str:
@@ -65,18 +89,44 @@ def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-class RunWriter:
-    """One run record being written. Thread-safe; rows are flushed as they arrive."""
+SUMMARY_FIELDS = ("status", "score", "latency_s", "cost_usd", "tokens", "judge_cost_usd",
+                  "dataset", "dataset_version", "tags", "eval", "trial", "case_id")
 
-    def __init__(self, run_dir: Path, manifest: Mapping[str, Any]) -> None:
+
+class RunWriter:
+    """One run record being written. Thread-safe; rows are flushed as they arrive.
+
+    ``resume=True`` continues the record already in ``run_dir`` (``--passline-resume``): its
+    rows are kept (a line cut by the crash is dropped first), ``keys`` holds the items they
+    cover, and the manifest keeps its ``created_at`` and records the resume."""
+
+    def __init__(self, run_dir: Path, manifest: Mapping[str, Any], *,
+                 resume: bool = False,
+                 drop: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
         self.dir = Path(run_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.manifest: dict[str, Any] = {"schema_version": RECORD_SCHEMA_VERSION,
-                                         "created_at": now_iso(), "finished_at": None,
-                                         **manifest}
+        make_dirs(self.dir)
         self._lock = threading.Lock()
         self._rows: list[dict[str, Any]] = []  # summary fields only, for totals
-        self._fh = open(self.dir / "results.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self.keys: set[tuple[str, str, str, str, int]] = set()
+        base: dict[str, Any] = {"schema_version": RECORD_SCHEMA_VERSION,
+                                "created_at": now_iso(), "finished_at": None}
+        if resume:
+            from passline.records._read import iter_results, read_manifest
+
+            old = read_manifest(self.dir)
+            _drop_cut_last_line(self.dir / "results.jsonl")
+            _drop_cut_last_line(self.dir / "calls.jsonl")
+            if drop is not None:
+                _rewrite_without(self.dir / "results.jsonl", drop)
+            if (self.dir / "results.jsonl").exists():
+                for row in iter_results(self.dir):
+                    self._rows.append({k: row.get(k) for k in SUMMARY_FIELDS})
+                    self.keys.add(row_key(row))
+            base.update(created_at=old.get("created_at") or base["created_at"],
+                        resumed_at=[*(old.get("resumed_at") or []), now_iso()])
+        self.manifest: dict[str, Any] = {**base, **manifest, "finished_at": None}
+        self.manifest.pop("completion", None)
+        self._fh = open_append(self.dir / "results.jsonl")
         self._calls_fh: Any = None
         atomic_write_json(self.dir / "manifest.json", self.manifest)
 
@@ -89,9 +139,8 @@ class RunWriter:
         with self._lock:
             self._fh.write(line + "\n")
             self._fh.flush()
-            self._rows.append({k: row.get(k) for k in (
-                "status", "score", "latency_s", "cost_usd", "tokens", "judge_cost_usd",
-                "dataset", "dataset_version", "tags", "eval", "trial")})
+            self._rows.append({k: row.get(k) for k in SUMMARY_FIELDS})
+            self.keys.add(row_key(row))
 
     def write_calls(self, calls: Iterable[Mapping[str, Any]]) -> None:
         """Append captured model calls to ``calls.jsonl`` (opened on first use)."""
@@ -101,8 +150,7 @@ class RunWriter:
                         + "\n" for c in calls)
         with self._lock:
             if self._calls_fh is None:
-                self._calls_fh = open(self.dir / "calls.jsonl", "a",  # noqa: SIM115
-                                      encoding="utf-8")
+                self._calls_fh = open_append(self.dir / "calls.jsonl")
             self._calls_fh.write(lines)
             self._calls_fh.flush()
 
@@ -111,11 +159,13 @@ class RunWriter:
         return list(self._rows)
 
     def finish(self, **extra: Any) -> dict[str, Any]:
+        """Finalise the manifest (totals, ``extra`` -- e.g. ``completion``)."""
         with self._lock:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
-            if self._calls_fh is not None:
+            if not self._fh.closed:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+            if self._calls_fh is not None and not self._calls_fh.closed:
                 self._calls_fh.flush()
                 os.fsync(self._calls_fh.fileno())
                 self._calls_fh.close()
@@ -124,3 +174,51 @@ class RunWriter:
             self.manifest["totals"] = totals(self._rows)
             atomic_write_json(self.dir / "manifest.json", self.manifest)
         return self.manifest
+
+
+def _rewrite_without(path: Path, drop: Callable[[Mapping[str, Any]], bool]) -> None:
+    """Atomically rewrite a results file without the rows ``drop`` selects (kept rows stay
+    byte for byte). Used once, when a resume runs those items again."""
+    if not path.is_file():
+        return
+    kept: list[bytes] = []
+    dropped = 0
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                row = json.loads(raw)
+            except ValueError:  # a damaged line is the reader's to report, not ours to drop
+                row = None
+            if isinstance(row, dict) and drop(row):
+                dropped += 1
+            else:
+                kept.append(raw)
+    if dropped:
+        atomic_write_bytes(path, b"".join(kept))
+
+
+def _drop_cut_last_line(path: Path) -> None:
+    """Truncate a results file after its last complete line: a crash mid-write leaves a cut
+    line, and appending after it would glue the next row onto it."""
+    if not path.is_file():
+        return
+    with open(path, "rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        keep = 0
+        chunk = 1 << 16
+        pos = size
+        while pos > 0:  # find the last newline, reading backwards
+            start = max(0, pos - chunk)
+            fh.seek(start)
+            block = fh.read(pos - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                keep = start + cut + 1
+                break
+            pos = start
+        fh.truncate(keep)

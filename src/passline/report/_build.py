@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from passline._atomic import atomic_write_bytes
+from passline._atomic import atomic_write_bytes, make_dirs
 from passline.compare import Comparison, Verdict, compare, gate, load_policy
 from passline.report import _charts as charts
 from passline.report._html import render_index
@@ -204,7 +204,7 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
     except OSError as exc:  # the trend is a nicety; never fail a report over it
         log.warning("run history under %s unreadable (%s); no trend chart", history_root, exc)
         history = []
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)  # private unless [tool.passline] shared_permissions
     paths = ReportPaths(out / "index.html", out / "summary.md", out / "junit.xml", verdict,
                         comparison)
     context = build_context(

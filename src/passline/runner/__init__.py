@@ -26,7 +26,8 @@ from typing import Any
 
 from passline._types import AgentContext, AgentRun, Case, RunStatus, Usage, Variant
 from passline.capture import PLACEHOLDER_KEY, SENTINEL_BASE_URL, CaptureSession, CaseCapture
-from passline.errors import ConfigError
+from passline.errors import ConfigError, EndpointDown
+from passline.runner import _threads
 from passline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -161,12 +162,15 @@ class Runner:
     """Owns the event loop thread, the model client and the concurrency limit."""
 
     def __init__(self, settings: Settings, *, workdir: Path, concurrency: int | None = None,
-                 client: Any = None, capture: CaptureSession | None = None) -> None:
+                 client: Any = None, capture: CaptureSession | None = None,
+                 journal: Any = None) -> None:
         self.settings = settings
         self.workdir = Path(workdir)
         self.concurrency = concurrency or settings.concurrency
         self.progress = Progress()
         self._client = client
+        self.journal = journal  # the session's CallJournal, given to the client it makes
+        self.leftover_tasks = 0  # tasks still pending on the loop when it was closed
         self._futures: dict[str, concurrent.futures.Future[AgentRun]] = {}
         self._agents: dict[str, AgentFn] = {}
         self._owns_capture = capture is None
@@ -190,7 +194,7 @@ class Runner:
         if self._client is None:
             from passline.models import ModelClient
 
-            self._client = ModelClient(self.settings)
+            self._client = ModelClient(self.settings, journal=self.journal)
         return self._client
 
     def submit(self, job: Job) -> concurrent.futures.Future[AgentRun]:
@@ -227,12 +231,22 @@ class Runner:
 
         return asyncio.run_coroutine_threadsafe(wrapper(), self._loop).result(timeout=timeout_s)
 
+    def responsive(self, timeout_s: float = 5.0) -> bool:
+        """Whether the runner's loop still runs callbacks (a blocking call inside an
+        ``async def`` agent stops it)."""
+        try:
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._loop).result(
+                timeout=timeout_s)
+        except concurrent.futures.TimeoutError:
+            return False
+        return True
+
     def result(self, job: Job, timeout_s: float | None = None) -> AgentRun:
         return self.submit(job).result(timeout=timeout_s)
 
     async def _run(self, job: Job) -> AgentRun:
         async with self._sem:
-            run = await self._execute(job)
+            run = self._endpoint_down(job) or await self._execute(job)
         with self._lock:
             self.progress.done += 1
             self.progress.last_done = time.perf_counter()
@@ -262,9 +276,10 @@ class Runner:
             if _is_async(agent):
                 result = await asyncio.wait_for(agent(*args),
                                                 timeout=self.settings.run_timeout_s)
-            else:  # a synchronous agent runs in a thread, so runs still overlap
-                result = await asyncio.wait_for(asyncio.to_thread(agent, *args),
-                                                timeout=self.settings.run_timeout_s)
+            else:  # a synchronous agent runs in its own thread, so runs still overlap; a
+                # stuck one is abandoned at the timeout and never holds up the exit
+                result = await _threads.run_async(agent, *args,
+                                                  timeout_s=self.settings.run_timeout_s)
                 if inspect.isawaitable(result):
                     result = await asyncio.wait_for(result, timeout=self.settings.run_timeout_s)
             run = as_agent_run(result, job.agent)
@@ -290,6 +305,23 @@ class Runner:
         with self._lock:
             return self._captured.pop(job.key, None)
 
+    def _endpoint_down(self, job: Job) -> AgentRun | None:
+        """A run whose model endpoint is already down ends at once, without starting."""
+        health = getattr(self._client, "health", None)
+        if health is None or not health.down:
+            return None
+        from passline.models import endpoint_key
+
+        try:
+            where = endpoint_key(self._client.endpoint(job.variant.model).base_url)
+            health.check(where)
+        except ConfigError:  # no endpoint for this model: the run reports that itself
+            return None
+        except EndpointDown as exc:
+            return AgentRun(answer="", status=RunStatus.ERROR, error=f"{type(exc).__name__}: "
+                            f"{exc}", usage=Usage(), metadata={"not_started": True})
+        return None
+
     def cancel_pending(self) -> int:
         n = 0
         for future in self._futures.values():
@@ -301,6 +333,12 @@ class Runner:
         self.cancel_pending()
         if self._owns_capture:
             self.capture.deactivate()
+        if not self.responsive(timeout_s=1):  # blocked by an agent: nothing on it can run
+            self.leftover_tasks = -1
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self in _CURRENT:
+                _CURRENT.remove(self)
+            return
         if self._client is not None and hasattr(self._client, "aclose"):
             fut = asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop)
             try:
@@ -312,10 +350,24 @@ class Runner:
                                              self._loop).result(timeout=5)
         except Exception:
             log.debug("shutting down async generators failed", exc_info=True)
+        try:
+            self.leftover_tasks = asyncio.run_coroutine_threadsafe(
+                _pending_tasks(), self._loop).result(timeout=5)
+        except Exception:  # a wedged loop: nothing to count with
+            self.leftover_tasks = -1
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()  # its self-pipe sockets and executor go with it
         if self in _CURRENT:
             _CURRENT.remove(self)
+
+
+async def _pending_tasks() -> int:
+    """Tasks on the running loop other than the one asking (leaks, if the session is over)."""
+    await asyncio.sleep(0)  # let tasks that were just cancelled finish
+    me = asyncio.current_task()
+    return sum(1 for t in asyncio.all_tasks() if t is not me and not t.done())
 
 
 _CURRENT: list[Runner] = []

@@ -5,6 +5,8 @@ Kept out of ``plugin.py`` so the hooks stay thin and this logic is testable on i
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -15,16 +17,24 @@ import shutil
 import statistics
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from passline._atomic import make_dirs
+from passline._paths import inside
 from passline._types import AgentRun, Case, RunStatus, Score, Variant
-from passline.errors import ConfigError
-from passline.runner import Job, Runner
+from passline.errors import ConfigError, InfrastructureError, ScorerError
+from passline.runner import Job, Runner, _threads
 from passline.settings import Settings
 
+if TYPE_CHECKING:
+    from passline.runner._resume import ResumePlan
+
 log = logging.getLogger(__name__)
+
+JOURNAL_NAME = "journal.sqlite"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +67,18 @@ class EvalSpec:
             if not callable(s):
                 raise ConfigError(f"{where}: scorer {s!r} is not callable; a scorer is "
                                   "(run, case) -> Score")
+        if not isinstance(values["dataset"], str) or not values["dataset"].strip():
+            raise ConfigError(f"{where}: the dataset must be a non-empty string such as "
+                              f"'tools-unit@v2', got {values['dataset']!r}")
+        trials = values.get("trials")
+        if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)
+                                   or trials < 1):
+            raise ConfigError(f"{where}: trials must be an integer >= 1, got {trials!r}")
+        threshold = values.get("threshold")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(
+                threshold, int | float) or not 0.0 <= threshold <= 1.0):
+            raise ConfigError(f"{where}: threshold must be a number within 0..1 (the mean "
+                              f"score needed to pass), got {threshold!r}")
         return cls(**values)
 
 
@@ -80,13 +102,19 @@ class EvalSession:
 
     def __init__(self, settings: Settings, *, root: Path, variants: Sequence[Variant],
                  trials_override: int | None = None, shard: tuple[int, int] | None = None,
-                 worker: bool = False) -> None:
+                 worker: bool = False, session_id: str | None = None,
+                 resume: ResumePlan | None = None, args: Sequence[str] = (),
+                 invocation_dir: str | None = None) -> None:
         if settings.cache != "off" and not Path(settings.cache_path).is_absolute():
             settings = dataclasses.replace(settings, cache_path=str(root / settings.cache_path))
         if settings.cache == "replay" and not Path(settings.cache_path).exists():
             raise ConfigError(f"--passline-cache replay: no recorded responses at "
                               f"{settings.cache_path}; record them first with "
                               "--passline-cache rw (or set cache_path)")
+        if resume is not None:  # the resumed session's own variants, trials and shard
+            variants, trials_override, shard = resume.variants, resume.trials_override, \
+                resume.shard
+            session_id = resume.session_id
         self.settings = settings
         self.root = root
         self.variants = list(variants)
@@ -97,8 +125,17 @@ class EvalSession:
         self._fingerprints: dict[str, dict[str, Any]] = {}
         self._runner: Runner | None = None
         self._writers: dict[str, Any] = {}
-        # unique even for sessions started in the same second (CI matrices, two terminals)
-        self.session_id = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
+        # unique even for sessions started in the same second (CI matrices, two terminals);
+        # xdist workers get the controller's, so they share its call journal
+        self.session_id = session_id or new_session_id()
+        self.resume = resume
+        self.args = tuple(args)
+        self.invocation_dir = invocation_dir
+        self.planned: Counter[str] = Counter()  # items generated per variant (before -k etc.)
+        self.skipped: Counter[str] = Counter()  # skipped items (they write no row)
+        self.notes: list[str] = []  # lines for the terminal summary (outages, stuck calls)
+        self.journal: Any = None
+        self._wedged = ""  # why items can no longer get their runs (a blocked event loop)
         self.summaries: dict[str, dict[str, Any]] = {}
         self.specs: list[EvalSpec] = []
         self.verdict_text = ""
@@ -109,6 +146,9 @@ class EvalSession:
         self._shard_index: dict[str, int] | None = None
         self._all_refs: set[str] = set()
         self._t0 = time.perf_counter()
+        check_outputs(self.settings, self.run_root)
+        if not worker:
+            check_endpoints(self.settings, self.variants)
         # before any agent module is imported: clients an agent builds at import time must
         # already be aimed at passline (see passline.capture)
         from passline.capture import CaptureSession
@@ -162,6 +202,7 @@ class EvalSession:
                     param = Param(Job(agent, case, trial, variant), spec)
                     prefix = f"{variant.name}:" if len(self.variants) > 1 else ""
                     out.append((prefix + param.id, param))
+                    self.planned[variant.name] += 1
         return out
 
     def in_shard(self, param: Param) -> bool:
@@ -180,12 +221,34 @@ class EvalSession:
             # private to this session and process: two xdist workers running the same job, or
             # a later session, never share (or replay) a journal
             workdir = self.root / ".passline" / "work" / f"{self.session_id}-{os.getpid()}"
-            self._runner = Runner(self.settings, workdir=workdir, capture=self.capture)
+            make_dirs(workdir)  # agents' state (world copies, journals): private by default
+            self.journal = self.open_journal()
+            self._runner = Runner(self.settings, workdir=workdir, capture=self.capture,
+                                  journal=self.journal)
         return self._runner
+
+    @property
+    def journal_path(self) -> Path:
+        """In the run dir of the session's first variant (one journal per session: the
+        client is shared by every variant, and request keys name the model)."""
+        return inside(self.run_root, self.run_id(self.variants[0]), JOURNAL_NAME)
+
+    def open_journal(self) -> Any:
+        """The session's call journal (kept until its runs complete; see models._journal)."""
+        from passline.models import CallJournal
+
+        try:
+            return CallJournal(self.journal_path)
+        except (OSError, ConfigError) as exc:  # a journal only saves money on a resume
+            log.warning("no call journal for this session (%s); a resumed run would repeat "
+                        "its model calls", exc)
+            return None
 
     def start(self, params: Iterable[Param]) -> int:
         """Start every run (and every scorer's async preparation, e.g. judge calls)."""
         params = list(params)
+        if params and not self.worker:
+            self.open_records()
         if params and self.settings.cache != "replay":  # replayed runs never reach a model
             self.warm_up()
         n = 0
@@ -217,13 +280,47 @@ class EvalSession:
                 log.debug("endpoint for %s not ready", variant.model, exc_info=True)
 
     def wait(self, param: Param) -> AgentRun:
-        return self.runner.result(param.job, timeout_s=self.settings.run_timeout_s + 60)
+        """This item's run. Runs end within run_timeout_s; if one does not (an ``async def``
+        agent blocking the event loop stalls every run), the item fails after a margin, and
+        when the runner's loop no longer answers, every later item fails at once."""
+        if self._wedged:
+            raise InfrastructureError(self._wedged)
+        future = self.runner.submit(param.job)
+        limit = self.settings.run_timeout_s + 60
+        # a healthy loop times a run out at run_timeout_s; one that cannot even do that
+        # for this long is blocked
+        step = min(limit, self.settings.run_timeout_s + 5)
+        waited = 0.0
+        while True:
+            try:
+                return future.result(timeout=step)
+            except concurrent.futures.TimeoutError:
+                waited += step
+            if not self.runner.responsive():
+                self._wedged = (
+                    "the runner's event loop is blocked (an async agent, scorer or judge "
+                    "calls blocking code such as time.sleep or requests inside `async def`); "
+                    "the remaining items cannot run: make that code async, or make the agent a "
+                    "plain `def` so it runs in its own thread")
+                raise InfrastructureError(self._wedged)
+            if waited >= limit:
+                raise InfrastructureError(f"{param.job.case.ref}: no result {limit:g}s after it "
+                                          "was awaited (run_timeout_s + 60 s)")
 
-    @staticmethod
-    def score(param: Param, run: AgentRun) -> list[Score]:
+    def score(self, param: Param, run: AgentRun) -> list[Score]:
+        """The eval's scorers on ``run``, in a thread that is abandoned if it gets stuck
+        (bounded by run_timeout_s, like the run itself)."""
         from passline.scoring import evaluate
 
-        return list(evaluate(run, param.job.case, list(param.spec.scorers)))
+        case = param.job.case
+        timeout = self.settings.run_timeout_s
+        try:
+            return list(_threads.run_blocking(evaluate, run, case, list(param.spec.scorers),
+                                              timeout_s=timeout, name="scorer"))
+        except TimeoutError:
+            raise ScorerError(f"scoring case {case.ref} did not finish within run_timeout_s="
+                              f"{timeout:g}s (a scorer or judge is stuck); it was abandoned",
+                              case_ref=case.ref) from None
 
     @staticmethod
     def verdict(param: Param, scores: Sequence[Score], run: AgentRun | None = None
@@ -281,8 +378,6 @@ class EvalSession:
         }
 
     def record(self, row: Mapping[str, Any]) -> None:
-        from passline.records import RunWriter
-
         name = str(row["variant"])
         ref = f"{row.get('dataset')}@{row.get('dataset_version')}"
         if ref not in self._fingerprints:  # e.g. on the xdist controller, which never collects
@@ -295,8 +390,7 @@ class EvalSession:
         if writer is None:
             variant = next((v for v in self.variants if v.name == name),
                            Variant(name, "?", "?"))
-            writer = self._writers[name] = RunWriter(
-                self.run_root / self.run_id(variant), self.manifest(variant))
+            writer = self.open_record(variant)
         calls = row.get("_calls")
         if calls:
             writer.write_calls(
@@ -307,6 +401,23 @@ class EvalSession:
         writer.write(row)
         if row.get("status") == "error":
             self._errors.append({"case_id": row.get("case_id"), "error": row.get("error")})
+
+    def open_records(self) -> None:
+        """Create (or, resuming, reopen) the record of every variant with planned items, so
+        that a session killed before its first result still leaves a record to resume."""
+        for variant in self.variants:
+            if self.planned[variant.name] and variant.name not in self._writers:
+                self.open_record(variant)
+
+    def open_record(self, variant: Variant) -> Any:
+        from passline.records import RunWriter
+        from passline.runner._resume import is_outage_row
+
+        resuming = self.resume is not None and variant.name in self.resume.runs
+        writer = self._writers[variant.name] = RunWriter(
+            inside(self.run_root, self.run_id(variant)), self.manifest(variant),
+            resume=resuming, drop=is_outage_row if resuming else None)
+        return writer
 
     def variant_rows(self, name: str) -> list[dict[str, Any]]:
         """Summary fields of the rows recorded for variant ``name`` (held by its writer)."""
@@ -323,8 +434,9 @@ class EvalSession:
         return path if path.is_absolute() else self.root / path
 
     def run_id(self, variant: Variant) -> str:
-        shard = f"-shard{self.shard[0]}of{self.shard[1]}" if self.shard else ""
-        return f"{self.session_id}-{variant.name}{shard}"
+        from passline.runner._resume import run_id
+
+        return run_id(self.session_id, variant.name, self.shard)
 
     def manifest(self, variant: Variant) -> dict[str, Any]:
         from passline import __version__
@@ -336,12 +448,55 @@ class EvalSession:
             "datasets": {ref: info for ref, info in self._fingerprints.items()},
             "settings": self.settings.public_dict(), "shard": list(self.shard or ()) or None,
             "prompts": _prompt_snapshot(variant.prompts, self.root),
+            "session": self.session_block(),
         }
 
-    def finish(self) -> dict[str, dict[str, Any]]:
-        """Close writers (totals into manifests); returns {variant: manifest}."""
+    def session_block(self) -> dict[str, Any]:
+        """What ``--passline-resume`` needs to rebuild this session (in every manifest)."""
+        planned = dict(self.planned)
+        if self.resume is not None:  # never less than the session first planned
+            for name, n in self.resume.planned.items():
+                planned[name] = max(planned.get(name, 0), n)
+        return {"id": self.session_id, "variants": [v.to_dict() for v in self.variants],
+                "trials_override": self.trials_override,
+                "shard": list(self.shard) if self.shard else None,
+                "planned_items": planned, "args": list(self.args),
+                "invocation_dir": self.invocation_dir}
+
+    def finish(self, *, stop_reason: str | None = None) -> dict[str, dict[str, Any]]:
+        """Close writers (totals and completion into manifests); returns {variant: manifest}.
+
+        ``stop_reason``: why the session stopped before its end (Ctrl-C, SIGTERM, -x...);
+        its runs are then ``interrupted``, never ``complete``."""
+        from passline.records._write import completion
+
+        if self.resume is not None and not self.worker and self._started:
+            for variant in self.variants:  # a resume that ran nothing still finalises
+                if variant.name in self.resume.runs and variant.name not in self._writers:
+                    self.open_record(variant)
+        down = self.down_endpoints()
+        if down and not stop_reason:
+            stop_reason = f"endpoint down: {', '.join(sorted(down))}"
+        for message in down.values():
+            self.notes.append(f"passline: {message}")
+        planned = self.planned_items()
         out = {}
+        states = []
         for name, writer in self._writers.items():
+            accounted = len(writer.rows) + self.skipped[name]
+            wanted = planned.get(name, 0)
+            if stop_reason:
+                state, reason = "interrupted", stop_reason
+            elif accounted >= wanted:
+                state, reason = "complete", ""
+            elif self.shard is not None:
+                state, reason = "partial", f"shard {self.shard[0]}/{self.shard[1]}"
+            else:
+                state, reason = "partial", (f"{wanted - accounted} of {wanted} planned items "
+                                            "have no result (deselected or not run)")
+            states.append(state)
+            writer.manifest["session"] = {**(writer.manifest.get("session") or {}),
+                                          **self.session_block(), "planned_items": planned}
             writer.manifest["datasets"] = dict(self._fingerprints)
             extra: dict[str, Any] = {"timings": {
                 "session_wall_s": round(time.perf_counter() - self._t0, 3),
@@ -353,10 +508,56 @@ class EvalSession:
                 extra["captured_prompts"] = prompts
             trials = [int(r.get("trial") or 0) for r in writer.rows]
             extra["trials"] = max(trials) + 1 if trials else 0
+            extra["completion"] = completion(state, planned=wanted, finished=len(writer.rows),
+                                             reason=reason)
             out[name] = writer.finish(**extra)
             out[name]["_path"] = str(writer.dir)
+            if state == "interrupted":
+                self.notes.append(f"passline: run {writer.dir.name} was interrupted "
+                                  f"({reason}); finish it with --passline-resume="
+                                  f"{writer.dir.name} (or `passline runs resume "
+                                  f"{writer.dir.name}`)")
+        if states and "interrupted" not in states and not self.worker:
+            self.discard_journal()  # nothing left to resume
         self.summaries = out
         return out
+
+    def planned_items(self) -> dict[str, int]:
+        """Items planned per variant: this process's collection, the xdist workers' (each
+        collects everything), and what the resumed session had planned."""
+        planned = dict(self.planned)
+        sources = [s.get("planned_items") or {} for s in self.worker_summaries]
+        if self.resume is not None:
+            sources.append(self.resume.planned)
+        for source in sources:
+            for name, n in source.items():
+                planned[name] = max(planned.get(name, 0), int(n))
+        return planned
+
+    def down_endpoints(self) -> dict[str, str]:
+        """Endpoints declared down in this session (and its xdist workers): key -> why."""
+        out: dict[str, str] = {}
+        for summary in self.worker_summaries:
+            out.update(summary.get("endpoints_down") or {})
+        client = self._runner._client if self._runner is not None else None
+        health = getattr(client, "health", None)
+        if health is not None:
+            out.update({k: str(v) for k, v in health.down.items()})
+        return out
+
+    def discard_journal(self) -> None:
+        """The session's runs completed: delete its call journal and stale work dirs."""
+        if self.journal is not None:
+            self.journal.remove()
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.journal_path}{suffix}").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the first variant may have had nothing to run
+            self.journal_path.parent.rmdir()  # only if empty
+        work = self.root / ".passline" / "work"
+        if self.resume is not None and work.is_dir():  # left behind by the crashed session
+            for stale in work.glob(f"{self.session_id}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
 
     def process_summary(self, *, merged: bool = False) -> dict[str, Any]:
         """Model calls by purpose (agent / judge), cache counters and judge calibrations of
@@ -388,6 +589,9 @@ class EvalSession:
                 cache[key] = value if key == "mode" else cache.get(key, 0) + value
             judges.update(s.get("judges") or {})
         out: dict[str, Any] = {}
+        if not merged:  # an xdist worker's extras for the controller
+            out["planned_items"] = dict(self.planned)
+            out["endpoints_down"] = self.down_endpoints()
         if calls:
             out["session_model_calls"] = {k: v.to_dict() for k, v in calls.items()}
         if cache:
@@ -416,6 +620,55 @@ class EvalSession:
             self._runner.close()
             shutil.rmtree(self._runner.workdir, ignore_errors=True)
         self.capture.deactivate()
+
+
+def new_session_id() -> str:
+    return f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
+
+
+def check_endpoints(settings: Settings, variants: Sequence[Variant]) -> None:
+    """A real model without its API key is a usage error now, not an error in every run.
+    (Simulator models start nothing here: their server starts with the first run.)"""
+    from passline.models import resolve_endpoint
+    from passline.settings import is_sim_model
+
+    for variant in variants:
+        base = settings.base_url.strip()
+        if base == "sim" or (not base and is_sim_model(variant.model)):
+            continue
+        resolve_endpoint(settings, variant.model)  # raises ConfigError naming the fix
+
+
+def check_outputs(settings: Settings, run_root: Path) -> None:
+    """Usage errors about where a session writes, found before anything runs: a run dir or
+    cache path that is a file / directory / unwritable, a cache that is not a cache."""
+    if run_root.exists() and not run_root.is_dir():
+        raise ConfigError(f"run_dir {run_root} is a file, not a directory; point run_dir "
+                          "(--passline-run-dir=DIR, PASSLINE_RUN_DIR) at a directory")
+    existing = next((p for p in (run_root, *run_root.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"run_dir {run_root}: {existing} is a file, not a directory; point "
+                          "run_dir (--passline-run-dir=DIR, PASSLINE_RUN_DIR) elsewhere")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"run_dir {run_root}: {existing} is not writable; point run_dir "
+                          "(--passline-run-dir=DIR, PASSLINE_RUN_DIR) at a writable directory")
+    if settings.cache == "off":
+        return
+    cache = Path(settings.cache_path)
+    if cache.exists() and not cache.is_dir():
+        from passline.models import ResponseCache
+
+        ResponseCache(cache, settings.cache).close()  # a clear error if it is not a cache
+        return
+    if cache.is_dir():
+        raise ConfigError(f"cache_path {cache} is a directory; point cache_path (--passline-"
+                          "cache-path=FILE, PASSLINE_CACHE_PATH) at a file, e.g. "
+                          ".passline/cache.sqlite")
+    existing = next((p for p in cache.parents if p.exists()), None)
+    if existing is not None and (not existing.is_dir() or not os.access(existing, os.W_OK)):
+        raise ConfigError(f"cache_path {cache}: cannot create it under {existing} (not a "
+                          "writable directory); point cache_path (--passline-cache-path=FILE, "
+                          "PASSLINE_CACHE_PATH) elsewhere")
 
 
 def _prompt_snapshot(version: str, root: Path) -> dict[str, str]:

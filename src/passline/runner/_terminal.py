@@ -96,6 +96,8 @@ def summary(session: EvalSession, reporter: Any) -> None:
         else:
             console.print(title)
         console.print(f"run record: {manifest.get('_path')}")
+    for note in session.notes:  # outages, interrupted runs, abandoned calls
+        console.print(note, highlight=False, soft_wrap=True)
     verdict = session.verdict_text
     if verdict:
         console.print(verdict)

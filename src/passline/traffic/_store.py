@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from passline._atomic import create_file
 from passline.errors import ConfigError, RecordError
 from passline.traffic._record import TRAFFIC_SCHEMA_VERSION, TrafficRecord, redacted
 
@@ -81,7 +82,7 @@ class TrafficStore:
             if not create:
                 raise RecordError(f"no traffic store at {self.path}; import recorded traffic "
                                   "first: passline traces import FILE...")
-            self.folder.mkdir(parents=True, exist_ok=True)
+            create_file(self.path)  # private unless shared_permissions (-wal/-shm follow it)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
