@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# pytester's in-process runs restore sys.modules afterwards: a library first imported inside
+# one run is imported afresh in the next, while modules imported here survive. Half of the
+# HTTP stack re-imported breaks its exception mapping (a raw httpcore2.ConnectError escaping
+# the SDK instead of APIConnectionError), so the whole stack is imported once, up front.
+import httpcore2  # noqa: F401
+import httpx  # noqa: F401
+import httpx2  # noqa: F401
+import openai  # noqa: F401
 import pytest
 
 pytest_plugins = ["pytester"]

@@ -313,6 +313,8 @@ class EvalSession:
         from passline.scoring import evaluate
 
         case = param.job.case
+        if not param.spec.scorers:  # nothing that could get stuck: no thread
+            return []
         timeout = self.settings.run_timeout_s
         try:
             return list(_threads.run_blocking(evaluate, run, case, list(param.spec.scorers),
@@ -620,6 +622,7 @@ class EvalSession:
             self._runner.close()
             shutil.rmtree(self._runner.workdir, ignore_errors=True)
         self.capture.deactivate()
+        _threads.retire_idle()
 
 
 def new_session_id() -> str:

@@ -20,6 +20,7 @@ import contextvars
 import itertools
 import logging
 import os
+import queue
 import sys
 import threading
 import time
@@ -30,31 +31,68 @@ log = logging.getLogger(__name__)
 
 _counter = itertools.count(1)
 _lock = threading.Lock()
-_abandoned: list[tuple[threading.Thread, str, float]] = []  # (thread, what, since)
+_abandoned: list[tuple[concurrent.futures.Future[Any], str, float]] = []  # (call, what, since)
 _exit_policy: dict[str, float] = {"grace_s": 5.0, "code": 3}
 _armed = False
 
 
+class _Worker(threading.Thread):
+    """A daemon thread that runs one call after another. It goes back to the idle pool
+    after each call, so a session does not pay a thread start per item; a call that gets
+    stuck keeps its worker, which is then simply never reused (abandoned)."""
+
+    def __init__(self) -> None:
+        super().__init__(name=f"passline-worker-{next(_counter)}", daemon=True)
+        self.inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while True:
+            item = self.inbox.get()
+            if item is _RETIRE:
+                return
+            fn, args, future, context = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = context.run(fn, *args)
+                except BaseException as exc:  # delivered to the waiter, who decides
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            del fn, args, future, context  # hold nothing while idle
+            with _lock:
+                _idle.append(self)
+
+
+_idle: list[_Worker] = []
+_RETIRE: tuple[Any, ...] = ()
+
+
+def retire_idle(timeout_s: float = 1.0) -> None:
+    """End the idle workers (at session end): a finished session leaves no passline thread
+    behind except abandoned ones still inside a stuck call."""
+    with _lock:
+        workers = list(_idle)
+        _idle.clear()
+    for worker in workers:
+        worker.inbox.put(_RETIRE)
+    deadline = time.monotonic() + timeout_s
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+
+
 def start(fn: Callable[..., Any], *args: Any, name: str = "call"
           ) -> concurrent.futures.Future[Any]:
-    """Run ``fn(*args)`` in a new daemon thread inside a copy of the current context."""
+    """Run ``fn(*args)`` on an idle daemon worker thread (a new one if none is idle),
+    inside a copy of the current context."""
     future: concurrent.futures.Future[Any] = concurrent.futures.Future()
     context = contextvars.copy_context()
-
-    def work() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            result = context.run(fn, *args)
-        except BaseException as exc:  # delivered to the waiter, who decides what it means
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-
-    thread = threading.Thread(target=work, name=f"passline-{name}-{next(_counter)}",
-                              daemon=True)
-    future.thread = thread  # type: ignore[attr-defined]
-    thread.start()
+    with _lock:
+        worker = _idle.pop() if _idle else None
+    if worker is None:
+        worker = _Worker()
+        worker.start()
+    future.thread = worker  # type: ignore[attr-defined]
+    worker.inbox.put((fn, args, future, context))
     return future
 
 
@@ -84,18 +122,19 @@ def run_blocking(fn: Callable[..., Any], *args: Any, timeout_s: float,
 def abandon(future: concurrent.futures.Future[Any], what: str) -> None:
     """Stop caring about ``future``'s thread; it is watched at interpreter exit."""
     thread = getattr(future, "thread", None)
-    if thread is None or not thread.is_alive():
+    if thread is None or future.done():
         return
     log.warning("abandoning %s: still running in thread %s", what, thread.name)
     with _lock:
-        _abandoned.append((thread, what, time.monotonic()))
+        _abandoned.append((future, what, time.monotonic()))
         _arm_exit_watchdog()
 
 
 def stuck() -> list[str]:
-    """What abandoned threads are still running (e.g. for the terminal summary)."""
+    """Abandoned calls still running (e.g. for the terminal summary). A worker whose call
+    finished after all goes back to the pool; only calls still in progress count."""
     with _lock:
-        _abandoned[:] = [entry for entry in _abandoned if entry[0].is_alive()]
+        _abandoned[:] = [entry for entry in _abandoned if not entry[0].done()]
         return [what for _, what, _ in _abandoned]
 
 
