@@ -251,8 +251,8 @@ def main() -> None:
         print(f"latency {args.latency_ms:g} ms, agent style {args.style!r}, "
               f"{args.rounds} interleaved rounds; load average {os.getloadavg()[0]:.2f}")
         print(f"start-up (N=1): floor {statistics.median(starts['floor']):.2f} s, passline "
-              f"{statistics.median(starts['passline']):.2f} s (+"
-              f"{statistics.median(starts['passline']) - statistics.median(starts['floor']):.2f}"
+              f"{statistics.median(starts['passline']):.2f} s ("
+              f"{statistics.median(starts['passline']) - statistics.median(starts['floor']):+.2f}"
               " s)")
         print(f"{'N':>6} {'C':>4} {'floor s':>8} {'passline s':>10}  ratio per round -> median")
         for n in ns:

@@ -1,6 +1,7 @@
 """The one model client: every agent and judge call goes through :class:`ModelClient`.
 
-It wraps ``openai.AsyncOpenAI`` (so any OpenAI-compatible endpoint works) and adds what an
+It speaks the OpenAI chat-completions protocol over ``httpx2`` (so any OpenAI-compatible
+endpoint works; why not through the ``openai`` SDK: see :class:`_Http`) and adds what an
 eval harness needs: bounded concurrency (global and per model), its own retries with
 exponential backoff and full jitter that honour ``Retry-After``, separate connect and read
 timeouts, fail-fast on a dead endpoint (``health``), token and cost accounting, the
@@ -33,6 +34,7 @@ from passline.models._endpoint import (
     endpoint_identity,
     redact_credentials,
     resolve_endpoint,
+    user_environ,
 )
 from passline.models._health import EndpointHealth, endpoint_key
 from passline.models._pricing import usage_for
@@ -66,6 +68,7 @@ class ModelClient:
         self.health = health if health is not None else EndpointHealth(
             self.settings.fail_fast_after)
         self._endpoints: dict[str, Endpoint] = {}
+        self._identities: dict[str, str] = {}
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary())
         self.usage_by_purpose: dict[str, Usage] = {}
@@ -121,7 +124,9 @@ class ModelClient:
             "response_format": dict(response_format) if response_format else None,
         }
         request = {k: v for k, v in request.items() if v is not None}
-        where = endpoint_identity(self.settings, model)
+        where = self._identities.get(model)
+        if where is None:  # (resolving reads the environment: once per model, not per call)
+            where = self._identities[model] = endpoint_identity(self.settings, model)
         key = request_key(request, trial=trial if temperature > 0 else 0,
                           cache_tag=f"{cache_tag}|{where}")
 
@@ -161,16 +166,17 @@ class ModelClient:
                                  timeout_s: float | None, extra_headers: Mapping[str, str] | None,
                                  retry_malformed: bool, json_expected: bool
                                  ) -> tuple[ChatResult, dict[str, Any]]:
-        import openai
+        import httpx2
 
         settings = self.settings
         timeout = settings.timeout_s if timeout_s is None else timeout_s
         # connecting gets its own short limit: a dead host fails in seconds, while reading a
         # long answer may take the whole (read) timeout
-        limits = openai.Timeout(timeout, connect=min(settings.connect_timeout_s, timeout))
+        limits = httpx2.Timeout(timeout, connect=min(settings.connect_timeout_s, timeout))
         state = self._loop_state()
         endpoint = self.endpoint(model)
-        client = state.client(endpoint)
+        http = state.client(endpoint)
+        body = json.dumps(request, ensure_ascii=False).encode("utf-8")
         where = endpoint_key(endpoint.base_url)
         health = self.health
         down = health.down_event(where)
@@ -188,20 +194,16 @@ class ModelClient:
             try:
                 async with state.global_limit, state.model_limit(model, settings):
                     health.check(where)  # it may have gone down while this call queued
-                    # the raw response skips building and re-dumping pydantic models: we
-                    # want the JSON anyway (for the cache), and it saves client CPU per call
                     raw = await _unless_down(asyncio.wait_for(
-                        client.chat.completions.with_raw_response.create(
-                            **request, timeout=limits,
-                            extra_headers=dict(extra_headers) if extra_headers else None),
+                        http.post(body, limits, extra_headers),
                         timeout=timeout + settings.connect_timeout_s + 5), down, health, where)
-                    data = json.loads(raw.text)
-            except (openai.APITimeoutError, TimeoutError) as exc:
+                    data = json.loads(raw)
+            except (httpx2.TimeoutException, TimeoutError) as exc:
                 last_error, last_kind = exc, "timeout"
                 health.record_failure(where, "timeout", f"no answer within {timeout:g}s")
                 log.info("model %s timed out after %.1fs (attempt %d)", model, timeout, attempt + 1)
                 continue
-            except openai.APIStatusError as exc:
+            except HTTPStatusError as exc:
                 health.record_success(where)  # an HTTP answer: the server is there
                 if exc.status_code not in RETRYABLE_STATUS:
                     raise ModelError(
@@ -211,11 +213,11 @@ class ModelClient:
                 last_error, last_kind = exc, f"HTTP {exc.status_code}"
                 log.info("model %s: HTTP %s (attempt %d)", model, exc.status_code, attempt + 1)
                 continue
-            except openai.APIConnectionError as exc:
+            except httpx2.TransportError as exc:
                 last_error, last_kind = exc, "connection error"
                 health.record_failure(where, "connection error", _connection_cause(exc))
                 continue
-            except json.JSONDecodeError as exc:  # a proxy's HTML error page, a cut body...
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a proxy's HTML page...
                 health.record_success(where)
                 last_error, last_kind = exc, "unparseable response"
                 continue
@@ -292,19 +294,71 @@ class _LoopState:
     def model_limit(self, model: str, settings: Settings) -> asyncio.Semaphore | _NoLimit:
         return self._limits.get(model) or _NO_LIMIT
 
-    def client(self, endpoint: Endpoint) -> Any:
-        import openai
-
+    def client(self, endpoint: Endpoint) -> _Http:
         client = self._clients.get(endpoint.base_url)
         if client is None:
-            client = openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
-                                        max_retries=0)
-            self._clients[endpoint.base_url] = client
+            client = self._clients[endpoint.base_url] = _Http(endpoint)
         return client
 
     async def aclose(self) -> None:
         for client in self._clients.values():
-            await client.close()
+            await client.aclose()
+
+
+class HTTPStatusError(Exception):
+    """An HTTP error answer (status >= 400): what the retry loop and messages read."""
+
+    def __init__(self, status_code: int, body: Any, response: Any) -> None:
+        super().__init__(f"HTTP {status_code}")
+        self.status_code = status_code
+        self.body = body  # the parsed JSON error, or the text
+        self.response = response  # for Retry-After
+
+
+class _Http:
+    """POST chat completions to one OpenAI-compatible endpoint with ``httpx2`` directly.
+
+    The ``openai`` SDK is not used for our own calls: all it would add here (building typed
+    request params, the raw-response wrapper, its retry and auth layers) costs about 1 ms of
+    CPU per call and 0.5 s of import at start-up, and the harness wants only the JSON, which
+    it parses once. Retries, timeouts and error kinds are the client's own (above). Agents'
+    own SDK clients are untouched: the capture layer sees their calls at the same ``httpx2``
+    level.
+    """
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        import httpx2
+
+        from passline import __version__
+
+        headers = {"Authorization": f"Bearer {endpoint.api_key}",
+                   "Content-Type": "application/json", "Accept": "application/json",
+                   "User-Agent": f"passline/{__version__}"}
+        # the headers the openai SDK would add from the same variables
+        env = user_environ()
+        for var, header in (("OPENAI_ORG_ID", "OpenAI-Organization"),
+                            ("OPENAI_PROJECT_ID", "OpenAI-Project")):
+            if env.get(var):
+                headers[header] = env[var]
+        self._url = endpoint.base_url.rstrip("/") + "/chat/completions"
+        self._http = httpx2.AsyncClient(
+            headers=headers, limits=httpx2.Limits(max_connections=1000,
+                                                  max_keepalive_connections=100))
+
+    async def post(self, body: bytes, timeout: Any, extra_headers: Mapping[str, str] | None
+                   ) -> bytes:
+        response = await self._http.post(self._url, content=body, timeout=timeout,
+                                         headers=dict(extra_headers) if extra_headers else None)
+        if response.status_code >= 400:
+            try:
+                detail: Any = response.json()
+            except ValueError:
+                detail = response.text[:500]
+            raise HTTPStatusError(response.status_code, detail, response)
+        return response.content
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
 class _NoLimit:
@@ -385,6 +439,8 @@ def _error_message(error: BaseException | None) -> str:
             return str(inner["message"])
         if body.get("message"):
             return str(body["message"])
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:200]
     return str(error) if error else "unknown error"
 
 

@@ -267,10 +267,10 @@ class EvalSession:
         return n
 
     def warm_up(self) -> None:
-        """Import the model SDK and resolve every variant's endpoint (starting the simulator
-        if needed) before the first run, so the first wave of runs does not queue behind
-        one-time start-up work on the runner's loop."""
-        import openai  # noqa: F401  (the import is the point)
+        """Import the HTTP client and resolve every variant's endpoint (starting the
+        simulator if needed) before the first run, so the first wave of runs does not queue
+        behind one-time start-up work on the runner's loop."""
+        import httpx2  # noqa: F401  (the import is the point)
 
         client = self.runner.client
         for variant in self.variants:
