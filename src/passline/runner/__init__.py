@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -20,6 +21,7 @@ import shutil
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,22 @@ def resolve_agent(spec: str | AgentFn) -> AgentFn:
 
 
 def _arity(fn: Any) -> int:
-    """How many of (case_input, ctx) the agent takes: an agent may ignore the context."""
+    """How many of (case_input, ctx) the agent takes: an agent may ignore the context.
+    (Asked once per agent: ``inspect.signature`` is too slow to repeat for every case.)"""
+    try:
+        return _ARITY[fn]
+    except (KeyError, TypeError):  # not seen yet, or not hashable
+        pass
+    arity = _signature_arity(fn)
+    with contextlib.suppress(TypeError):
+        _ARITY[fn] = arity
+    return arity
+
+
+_ARITY: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def _signature_arity(fn: Any) -> int:
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):  # a builtin or C callable: assume the full protocol
