@@ -75,28 +75,12 @@ def prompt_diffs(base: Mapping[str, Any] | None, cand: Mapping[str, Any] | None
         new = cand_files.get(cp, "") if cp else ""
         status = ("added" if bp is None else "removed" if cp is None
                   else "unchanged" if old == new else "changed")
-        lines: list[tuple[str, str]] = []
+        lines: tuple[tuple[str, str], ...] = ()
         added = removed = 0
         if status != "unchanged":
-            diff = difflib.unified_diff(old.splitlines(), new.splitlines(),
-                                        fromfile=f"baseline/{bp or '(none)'}",
-                                        tofile=f"candidate/{cp or '(none)'}", lineterm="", n=3)
-            for line in diff:
-                if line.startswith(("---", "+++")):
-                    kind = "meta"
-                elif line.startswith("@@"):
-                    kind = "hunk"
-                elif line.startswith("+"):
-                    kind, added = "add", added + 1
-                elif line.startswith("-"):
-                    kind, removed = "del", removed + 1
-                else:
-                    kind = "ctx"
-                if len(lines) < MAX_DIFF_LINES:
-                    lines.append((kind, line))
-            if len(lines) >= MAX_DIFF_LINES:
-                lines.append(("meta", "… diff truncated"))
-        out.append(FileDiff(bp, cp, status, tuple(lines), added, removed))
+            lines, added, removed = _udiff(old, new, f"baseline/{bp or '(none)'}",
+                                           f"candidate/{cp or '(none)'}")
+        out.append(FileDiff(bp, cp, status, lines, added, removed))
     return out
 
 
@@ -207,6 +191,8 @@ def _udiff(old: str, new: str, fromfile: str, tofile: str
             kind = "ctx"
         if len(lines) < MAX_DIFF_LINES:
             lines.append((kind, line))
+    if len(lines) >= MAX_DIFF_LINES:
+        lines.append(("meta", "… diff truncated"))
     return tuple(lines), added, removed
 
 
