@@ -15,8 +15,11 @@ chat completion after a fixed latency and counts requests and the most in flight
   client, captured by passline), ``concurrency = C``, cache off.
 
 It prints the ratio passline / floor per round and the median, plus start-up (N=1) for both.
-``--profile`` runs one passline session of the largest N under cProfile and prints its top
-lines by cumulative and own time. Both sides run in a clean virtual environment holding only
+``--profile`` runs one passline session of the largest N under py-spy (every thread; samples
+taken while a thread holds the GIL) and prints its top frames by inclusive and own samples;
+without py-spy installed it falls back to cProfile of the main thread.
+
+Both sides run in a clean virtual environment holding only
 passline and what it needs (``.passline/bench-venv``, made on first use with
 ``pip install -e .``; ``--venv DIR`` picks another), as a user's project would: the test
 plugins of the dev environment (hypothesis, xdist, langsmith via LangChain) are not charged
@@ -30,12 +33,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -272,16 +277,68 @@ def main() -> None:
                       f"{statistics.median(ratios):.3f}")
         if args.profile:
             n, c = max(ns), max(cs)
-            project = make_project_at(work, n, c, url, args.style)
-            prof = work / "passline.prof"
-            timed([PYTHON, "-m", "cProfile", "-o", str(prof), "-m", "pytest", "evals",
-                   "-q", "-p", "no:cacheprovider"], project, env_p)
-            import pstats
+            profile(make_project_at(work, n, c, url, args.style), pytest_cmd, env_p, work,
+                    f"N={n} C={c}")
 
-            print(f"\nprofile of one passline session, N={n} C={c} (cProfile; top lines):")
-            stats = pstats.Stats(str(prof))
-            stats.sort_stats("cumulative").print_stats(25)
-            stats.sort_stats("tottime").print_stats(25)
+
+def profile(project: Path, pytest_cmd: list[str], env: dict[str, str], work: Path,
+            what: str) -> None:
+    """One passline session under py-spy (every thread, samples taken while a thread holds
+    the GIL: where the CPU that serialises the session goes), or cProfile (main thread
+    only) when py-spy is not installed."""
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
+        prof = work / "passline.prof"
+        timed([PYTHON, "-m", "cProfile", "-o", str(prof), *pytest_cmd[1:]], project, env)
+        import pstats
+
+        print(f"\nprofile of one passline session, {what} (cProfile, main thread only; "
+              "pip install py-spy for every thread):")
+        stats = pstats.Stats(str(prof))
+        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("tottime").print_stats(25)
+        return
+    raw = work / "passline.spy"
+    timed([spy, "record", "-r", "250", "--gil", "--threads", "-f", "raw", "-o", str(raw),
+           "--", *pytest_cmd], project, env)
+    threads: Counter[str] = Counter()
+    inclusive: Counter[tuple[str, str]] = Counter()
+    own: Counter[tuple[str, str]] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, count = line.rsplit(" ", 1)
+        frames = stack.split(";")
+        thread = "runner" if "passline-runner" in frames[0] else \
+            "main" if "MainThread" in frames[0] or "passline-runner" not in stack else "other"
+        threads[thread] += int(count)
+        names = [_frame(f) for f in frames[1:]]
+        for name in set(names):
+            inclusive[(thread, name)] += int(count)
+        if names:
+            own[(thread, names[-1])] += int(count)
+    total = sum(threads.values())
+    print(f"\nprofile of one passline session, {what} (py-spy, 250 Hz, samples holding the "
+          f"GIL; {total} samples = {total / 250:.1f} s): "
+          + ", ".join(f"{t} thread {k / total:.0%}" for t, k in threads.most_common()))
+    print("top frames of passline and pytest by inclusive samples:")
+    keep = [(k, v) for k, v in inclusive.most_common()
+            if any(m in k[1] for m in ("passline/", "_pytest/runner", "_pytest/fixtures",
+                                       "openai/", "httpx2/_client"))]
+    for (thread, name), count in keep[:25]:
+        print(f"  {count / total:6.1%}  {thread:<6} {name}")
+    print("top frames by own samples:")
+    for (thread, name), count in own.most_common(15):
+        print(f"  {count / total:6.1%}  {thread:<6} {name}")
+
+
+def _frame(frame: str) -> str:
+    """``fn (path/to/site-packages/pkg/mod.py:12)`` -> ``fn (pkg/mod.py)``."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/src/", "/lib/python3."):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+            break
+    return f"{name} ({where})"
 
 
 def make_project_at(work: Path, n: int, c: int, url: str, style: str) -> Path:
