@@ -99,9 +99,7 @@ def _commands(parser: argparse.ArgumentParser, prefix: str = "passline"
     return found
 
 
-# `passline init` is being reworked in another branch (issue 10); its help gets examples and
-# its --dir becomes --root there. Everything else must follow the conventions now.
-NOT_YET = {"passline init"}
+NOT_YET: set[str] = set()  # commands not yet following the conventions (none left)
 PRINTS_NO_DATA = {"passline demo", "passline init", "passline sim serve",
                   "passline baseline save", "passline baseline promote",
                   "passline baseline rollback", "passline golden new-version",

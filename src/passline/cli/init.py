@@ -10,6 +10,7 @@ import argparse
 from importlib import resources
 from pathlib import Path
 
+from passline.cli._output import examples
 from passline.errors import ConfigError
 
 FILES = {
@@ -42,8 +43,11 @@ pythonpath = ["."]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help="scaffold evals/, golden/ and an example agent here")
-    p.add_argument("--dir", default=".", help="project folder (default: here)")
+    p = sub.add_parser("init", help="scaffold evals/, golden/ and an example agent here",
+                       **examples("passline init", "passline init --root my-project"))
+    # --root like every other command's project folder; --dir is the older spelling
+    p.add_argument("--root", "--dir", dest="dir", metavar="DIR", default=".",
+                   help="project folder (default: here)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=run)
 
