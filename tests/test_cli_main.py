@@ -56,3 +56,20 @@ def test_an_unexpected_exception_exits_3_and_shows_the_traceback_only_with_v(
     assert main(["-v", "runs", "show", str(tmp_path)]) == ExitCode.INFRASTRUCTURE_ERROR
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "run with -v" not in err
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly_and_never_with_0(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`passline golden list | head -1`: the pipe closes early; no traceback, no "internal
+    error", and exit 141 (as if killed by SIGPIPE) so `set -o pipefail` still sees it."""
+    import os
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    stream = os.fdopen(write, "w", buffering=1)  # line-buffered: the first line hits the pipe
+    monkeypatch.setattr(sys, "stdout", stream)
+    repo = Path(__file__).resolve().parents[1]
+    assert main(["golden", "list", "--root", str(repo)]) == 141
+    assert capsys.readouterr().err == ""
+    stream.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -78,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("passline: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `passline runs list | head`: the reader has what it wanted
+        # as Unix tools do (killed by SIGPIPE: 128 + 13), quietly; never 0, so a cut
+        # `passline gate ... | head` under `set -o pipefail` cannot pass for a verdict
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the exit's own flush must not fail again
+        return 141
     except OSError as exc:  # a disk, a path, a permission: infrastructure, not a regression
         if args.verbose:
             traceback.print_exc()
