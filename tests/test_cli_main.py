@@ -16,6 +16,7 @@ def _run(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "manifest.json").write_text(json.dumps({
         "schema_version": 1, "run_id": folder.name, "trials": 1,
+        "finished_at": "2026-11-27T10:00:00+00:00",
         "variant": {"name": "v", "model": "sim-2", "prompts": "v2", "params": {}},
         "datasets": {"d@v1": {"name": "d", "version": "v1", "n_cases": 2}}}))
     rows = [{"schema_version": 1, "run_id": folder.name, "eval": "evals/t.py::test_x",

@@ -116,8 +116,10 @@ def test_mcnemar_p_matches_exact_binomial_on_discordant_pairs():
     cand = ["fail"] * 12 + ["pass"] * 3 + ["pass"] * 70 + ["fail"] * 15
     result = compare(make_run(base), make_run(cand), n_boot=N_BOOT)
     m = result.metric("pass_rate")
-    assert m.test == "mcnemar-exact"
+    # the gate's p is the exact sign-flip test, which on single-trial pass/fail is McNemar's
+    assert m.test == "sign-flip"
     assert m.p_value == pytest.approx(stats.binomtest(3, 15, 0.5).pvalue, rel=1e-12)
+    assert m.p_raw == pytest.approx(stats.binomtest(3, 15, 0.5).pvalue, rel=1e-12)
     assert (m.baseline, m.candidate, m.n_pairs) == (0.82, 0.73, 100)
     assert m.delta == pytest.approx(-0.09)
 
@@ -141,7 +143,9 @@ def test_clear_regression_is_significant_with_an_interval_excluding_zero():
     assert m.direction == "regressed" and m.significant
     assert m.delta == pytest.approx(-0.30)
     assert m.ci_high < 0 and m.ci_low <= -0.3 <= m.ci_high
-    assert m.p_value < 1e-6
+    assert m.p_raw < 1e-6  # McNemar exact
+    # 30 discordant cases: random sign flips, whose smallest p is 2 / (n_boot + 1)
+    assert m.p_value == pytest.approx(2 / (N_BOOT + 1))
     assert 0 < m.mde < 0.3
     assert len(result.regressions) == 30 and result.improvements == ()
     assert result.metric("score").direction == "regressed"
@@ -206,14 +210,14 @@ def test_cluster_bootstrap_is_wider_than_iid_when_whole_clusters_move():
     base = ["pass"] * 200
     cand = ["fail" if (i // 10) in (0, 3, 7) else "pass" for i in range(200)]
     clustered = compare(make_run(base, clusters=clusters), make_run(cand, clusters=clusters),
-                        n_boot=N_BOOT)
+                        n_boot=N_BOOT, sampling_unit="cluster")
     iid = compare(make_run(base, clusters=clusters), make_run(cand, clusters=clusters),
                   n_boot=N_BOOT, cluster_key=None)
     mc, mi = clustered.metric("pass_rate"), iid.metric("pass_rate")
     assert clustered.n_clusters == 20 and iid.n_clusters == 200
     assert (mc.ci_high - mc.ci_low) > 1.5 * (mi.ci_high - mi.ci_low)
     assert mc.design_effect > 5  # ~ cluster size when the whole cluster moves together
-    assert mc.test == "cluster-sign-flip" and mi.test == "mcnemar-exact"
+    assert mc.test == "cluster-sign-flip" and mi.test == "sign-flip"
     assert mc.p_value > mi.p_value
     assert mc.mde > mi.mde
 
@@ -317,9 +321,10 @@ def test_one_case_scored_by_several_evals_is_one_sampling_unit():
     other = [dict(r, eval="evals/test_e2e.py::test_answer") for r in rows]
     result = compare((manifest, rows + other), (manifest, rows + other), n_boot=N_BOOT)
     assert (result.n_pairs, result.n_clusters) == (60, 30)
+    # ignoring clusters does not make one agent run two pieces of evidence
     independent = compare((manifest, rows + other), (manifest, rows + other), n_boot=N_BOOT,
                           cluster_key=None)
-    assert independent.n_clusters == 60
+    assert independent.n_clusters == 30
 
 
 def test_unknown_status_is_a_record_error():

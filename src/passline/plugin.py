@@ -7,6 +7,7 @@ only once a passline eval is collected.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from collections.abc import Generator, Iterator
@@ -122,11 +123,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--passline-baseline", dest="passline_baseline", default=None,
                     metavar="PATH", help="compare against this run directory or baseline file; "
                     "the exit code becomes the gate's verdict (0 pass, 1 regression, 3 "
-                    "infrastructure error). Values: a path (give it with =). Default: no gate.")
+                    "no verdict possible: an outage or an incomplete record). Values: a path "
+                    "(give it with =). Default: no gate.")
     group.addoption("--passline-resume", dest="passline_resume", default=None, metavar="RUN",
                     help="finish an interrupted or crashed run: only items without a result "
                     "run, into the same record, without repeating its model calls. Values: a "
                     "run directory or run id. Default: a new run.")
+    group.addoption("--passline-allow-partial", dest="passline_allow_partial",
+                    action="store_true", default=False,
+                    help="gate even when a record is incomplete (interrupted, crashed, a shard "
+                    "or a -k selection); the verdict names the cases that did not run. Default: "
+                    "an incomplete record exits 3.")
+    group.addoption("--passline-compare", dest="passline_compare", default="auto",
+                    choices=("auto", "off"),
+                    help="with two or more variants, end the session by comparing each with the "
+                    "first (gate, confirmation runs, report). Values: auto, off (record the "
+                    "variants, exit as pytest does). Default: auto.")
+    group.addoption("--passline-rerun", dest="passline_rerun", default=None,
+                    help=argparse.SUPPRESS)  # confirmation trials (passline.runner._rerun)
 
 
 @pytest.hookimpl(trylast=True)  # after other plugins' (pytester's recorder) are set up
@@ -283,6 +297,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         spec = EvalSpec.from_marker(marker.args, marker.kwargs, where)
         params = _session(metafunc.config).params(spec)
+        plan_path = metafunc.config.getoption("passline_rerun", None)
+        if plan_path:  # a confirmation session: only the planned trials of planned cases
+            from passline.runner._rerun import read_plan, rerun_params
+
+            params = rerun_params(params, where, read_plan(plan_path))
     except (PasslineError, OSError) as exc:
         # a usage error: one line naming the file (and line), no traceback; pytest stops the
         # session after collection ("Interrupted: 1 error during collection", exit code 2)
@@ -554,9 +573,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 current.process_summary(), default=str)
             return
         current.finish(stop_reason=_stop_reason(session, exitstatus))
-        baseline = session.config.getoption("passline_baseline")
-        if baseline and current.summaries:
-            session.exitstatus = _gated_exit_status(session, current, baseline, exitstatus)
+        if current.summaries and not session.config.getoption("passline_rerun", None):
+            session.exitstatus = _gated_exit_status(session, current, exitstatus)
         if current.down_endpoints() and session.exitstatus in (0, 1):
             session.exitstatus = 3  # an outage is an infrastructure error, never a verdict
         _note_stuck_calls(current)
@@ -603,33 +621,53 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         undo()
 
 
-def _gated_exit_status(session: pytest.Session, current: EvalSession, baseline: str,
-                       exitstatus: int) -> int:
-    """The session's exit code once the gate has spoken: the worse of the verdict and any
-    failure that is not an eval result (a plain test failing, an interrupted session)."""
+def _gated_exit_status(session: pytest.Session, current: EvalSession, exitstatus: int) -> int:
+    """The session's exit code (docs/plugin.md, "Exit codes"). With a comparison (two or more
+    variants, or --passline-baseline) it is the gate's: 0 pass, 1 regression, 3 no verdict
+    possible; without one, pytest's own. A total outage is 3 either way, and a failing plain
+    (non-eval) test always gives at least 1."""
     from passline.errors import ExitCode, PasslineError
-    from passline.runner._terminal import gate_session
+    from passline.runner._session_gate import gate_session, not_run
 
-    if exitstatus not in (0, 1):  # usage errors, internal errors, interrupts keep their code
-        return exitstatus
-    if session.shouldstop or session.shouldfail:
-        current.verdict_text = ("passline gate: NOT RUN -- the session stopped early (-x or "
-                                "--maxfail); a partial run cannot be compared")
-        return exitstatus
+    config = session.config
+    baseline = config.getoption("passline_baseline")
+    comparing = bool(baseline) or (len(current.summaries) > 1
+                                   and config.getoption("passline_compare") != "off")
     errored = current.error_rows()
+    n_rows = sum(len(current.variant_rows(name)) for name in current.summaries)
+    if errored and len(errored) == n_rows and exitstatus in (0, 1):
+        first = errored[0]
+        return not_run(current, f"every agent run ({n_rows}) ended in error: an outage, not "
+                       f"an eval result. First: {first.get('case_id')}: "
+                       f"{str(first.get('error'))[:300]}", ExitCode.INFRASTRUCTURE_ERROR)
+    if not comparing:
+        return exitstatus
+    if exitstatus not in (0, 1):  # usage errors, internal errors, interrupts keep their code
+        current.verdict_text = (f"passline gate: NOT RUN -- the session ended with pytest "
+                                f"exit code {exitstatus} (interrupted or failed to start)")
+        return exitstatus
+    allow_partial = bool(config.getoption("passline_allow_partial"))
+    if (session.shouldstop or session.shouldfail) and not allow_partial:
+        return not_run(current, "the session stopped early (-x or --maxfail), so its records "
+                       "are incomplete; re-run without it, or pass --passline-allow-partial",
+                       ExitCode.INFRASTRUCTURE_ERROR)
     if errored:
         first = errored[0]
-        current.verdict_text = (
-            f"passline gate: NOT RUN -- {len(errored)} agent run(s) ended in error, so the "
-            f"comparison would judge an outage as a regression (or a pass). First: "
-            f"{first.get('case_id')}: {str(first.get('error'))[:300]}")
-        return int(ExitCode.INFRASTRUCTURE_ERROR)
+        return not_run(current, f"{len(errored)} agent run(s) ended in error, so the comparison "
+                       "would judge an outage as a regression (or a pass). First: "
+                       f"{first.get('case_id')}: {str(first.get('error'))[:300]}",
+                       ExitCode.INFRASTRUCTURE_ERROR)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(f"passline: {line}")
+
     try:
-        code = gate_session(current, baseline)
+        code = gate_session(current, baseline=baseline, allow_partial=allow_partial, say=say)
     except PasslineError as exc:
-        current.verdict_text = f"passline gate: NOT RUN -- {exc}"
-        return int(exc.exit_code)
-    recorder = session.config.pluginmanager.get_plugin("passline-recorder")
+        return not_run(current, str(exc), exc.exit_code)
+    recorder = config.pluginmanager.get_plugin("passline-recorder")
     other_failures = getattr(recorder, "other_failures", 0)
     return max(code, 1 if other_failures else 0)
 

@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     out = (root / args.out) if not Path(args.out).is_absolute() else Path(args.out)
     run_root = out / "runs"
     # failures are expected in evals and are read in the reports: keep the terminal short
+    # the demo compares its own pairs below (regressed vs candidate, not vs the first variant)
     cmd = [sys.executable, "-m", "pytest", "evals", "-q", "--tb=no", "-o", "addopts=",
-           "-p", "no:cacheprovider",
+           "-p", "no:cacheprovider", "--passline-compare=off",
            "--passline-run-dir", str(run_root), "--passline-concurrency", str(args.concurrency)]
     for name, model, prompts in VARIANTS:
         cmd += ["--passline-variant", f"{name}={model}:{prompts}"]
@@ -155,10 +156,12 @@ def _session_runs(run_root: Path) -> dict[str, Path]:
 
 def _compare_and_report(console: Any, out: Path, baseline: Path, candidate: Path,
                         run_root: Path, base_name: str, cand_name: str) -> str:
-    from passline.compare import compare, gate, load_policy
+    from passline.cli.gate import decide
+    from passline.compare import load_policy
 
-    comparison = compare(baseline, candidate)
-    verdict = gate(comparison, load_policy())
+    # confirmation runs re-run must-pass failures and borderline drops before deciding
+    comparison, verdict = decide(str(baseline), str(candidate), load_policy(), confirm=True,
+                                 say=lambda line: console.print(f"  [dim]{line}[/]"))
     colour = {"regressed": "red", "improved": "green"}.get(verdict.status, "yellow")
     console.print(f"[bold]{cand_name}[/] vs [bold]{base_name}[/]: "
                   f"[bold {colour}]{verdict.status.upper()}[/]")

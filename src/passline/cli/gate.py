@@ -40,7 +40,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-errors", action="store_true",
                    help="judge runs even when some agent runs ended in error (by default an "
                    "errored run means an outage or a crash, and the gate exits 3)")
+    add_evidence_options(p)
     p.set_defaults(func=run)
+
+
+def add_evidence_options(p: argparse.ArgumentParser) -> None:
+    """--allow-partial and --confirm, shared by `passline gate` and `passline report`."""
+    p.add_argument("--allow-partial", action="store_true",
+                   help="compare even when a run is incomplete (interrupted, crashed, a shard or "
+                   "a -k selection); the verdict names the cases that did not run and is never "
+                   "PASS with a must-pass case missing (by default: exit 3)")
+    p.add_argument("--confirm", action="store_true",
+                   help="run new trials before a must-pass failure or a borderline drop decides "
+                   "(needs this checkout to be the candidate's commit; the baseline is re-run "
+                   "too when it is the baseline's; budget: [tool.passline.gate] confirm_budget)")
 
 
 def errored_rows(source: str) -> list[dict[str, Any]]:
@@ -60,31 +73,97 @@ def resolve_source(value: str, baselines_dir: str) -> str:
     return str(named) if named.is_file() else value
 
 
-def run(args: argparse.Namespace) -> int:
-    from passline.compare import compare, gate, load_policy
+def refusal(sources: list[tuple[str, str]], *, allow_errors: bool, allow_partial: bool) -> str:
+    """Why no verdict may be given on these (role, source) records ("" when one may)."""
+    from passline.compare import incomplete_reason
 
-    policy = load_policy(alpha=args.alpha, max_drop=args.max_drop)
-    for side in (args.baseline, args.candidate):
-        errors = [] if args.allow_errors else errored_rows(resolve_source(side,
-                                                                          args.baselines_dir))
+    for role, source in sources:
+        if not allow_partial:
+            why = incomplete_reason(source, role)
+            if why:
+                return (f"{why}; re-run it, or pass --allow-partial to compare the cases that "
+                        "finished")
+        errors = [] if allow_errors else errored_rows(source)
         if errors:
             first = errors[0]
-            print(f"passline gate: NOT RUN -- {len(errors)} agent run(s) in {side} ended in "
-                  f"error (first: {first.get('case_id')}: {str(first.get('error'))[:200]}); "
-                  "an outage must not pass or fail a gate. Fix the cause and re-run, or pass "
-                  "--allow-errors to count errors as failures.")
-            return int(ExitCode.INFRASTRUCTURE_ERROR)
-    comparison = compare(
-        resolve_source(args.baseline, args.baselines_dir),
-        resolve_source(args.candidate, args.baselines_dir),
-        alpha=policy.alpha,
-        n_boot=args.n_boot,
-        seed=args.seed,
-        cluster_key=None if args.no_clusters else "cluster",
-        correction=args.correction,
-        must_pass_tag=policy.must_pass_tag,
-    )
-    verdict = gate(comparison, policy)
+            return (f"{len(errors)} agent run(s) in the {role} {source} ended in error (first: "
+                    f"{first.get('case_id')}: {str(first.get('error'))[:200]}); an outage must "
+                    "not pass or fail a gate. Fix the cause and re-run, or pass --allow-errors "
+                    "to count errors as failures.")
+    return ""
+
+
+def cli_rerun(baseline: str, candidate: str, policy: Any) -> tuple[Any, str]:
+    """A re-runner for `--confirm`, or (None, why not): this checkout must be the code the
+    candidate was recorded with; the baseline is re-run only if it is its code too."""
+    from passline.compare import load_baseline, read_manifest
+    from passline.runner._rerun import SessionRerun, same_code, side_from_manifest
+    from passline.settings import find_pyproject
+
+    if not policy.confirms:
+        return None, "confirmation is off ([tool.passline.gate] confirm_trials = 0)"
+    pyproject = find_pyproject(Path.cwd())
+    root = pyproject.parent if pyproject is not None else Path.cwd()
+
+    def manifest_of(source: str) -> dict[str, Any]:
+        path = Path(source)
+        return read_manifest(path) if path.is_dir() else load_baseline(path).manifest
+
+    cand_manifest = manifest_of(candidate)
+    ok, why = same_code(cand_manifest, root)
+    cand_side = side_from_manifest(cand_manifest) if ok else None
+    if cand_side is None:
+        return None, f"no confirmation runs: {why or 'the candidate records no variant'}"
+    base_manifest = manifest_of(baseline)
+    ok, why = same_code(base_manifest, root)
+    base_side = side_from_manifest(base_manifest) if ok else None
+    note = "" if base_side else f"the baseline was not re-run ({why or 'no variant recorded'})"
+    return SessionRerun(root, baseline=base_side, candidate=cand_side), note
+
+
+def decide(baseline: str, candidate: str, policy: Any, *, confirm: bool, n_boot: int = 2000,
+           seed: int = 0, correction: str = "holm", cluster_key: str | None = "cluster",
+           allow_errors: bool = False, say: Any = None) -> tuple[Any, Any]:
+    """compare (+ confirmation runs) + gate: the (comparison, verdict) both CLIs show."""
+    import dataclasses
+
+    from passline.compare import compare, first_look_alpha, gate
+    from passline.compare import confirm as run_confirmation
+
+    rerun, note = cli_rerun(baseline, candidate, policy) if confirm else (None, "")
+    if confirm and rerun is None and say is not None:
+        say(note)
+    staged = rerun is not None and rerun.baseline_available and policy.confirm_metrics
+    comparison = compare(baseline, candidate, alpha=policy.alpha, n_boot=n_boot, seed=seed,
+                         cluster_key=cluster_key, sampling_unit=policy.sampling_unit,
+                         correction=correction, must_pass_tag=policy.must_pass_tag,
+                         first_look_alpha=first_look_alpha(policy.alpha) if staged else None)
+    if rerun is not None:
+        comparison = run_confirmation(comparison, policy, rerun, allow_errors=allow_errors,
+                                      progress=say)
+        if note and comparison.confirmation is not None:
+            joined = "; ".join(x for x in (comparison.confirmation.note, note) if x)
+            comparison = dataclasses.replace(comparison, confirmation=dataclasses.replace(
+                comparison.confirmation, note=joined))
+    return comparison, gate(comparison, policy)
+
+
+def run(args: argparse.Namespace) -> int:
+    from passline.compare import load_policy
+
+    policy = load_policy(alpha=args.alpha, max_drop=args.max_drop)
+    baseline = resolve_source(args.baseline, args.baselines_dir)
+    candidate = resolve_source(args.candidate, args.baselines_dir)
+    why = refusal([("baseline", baseline), ("candidate", candidate)],
+                  allow_errors=args.allow_errors, allow_partial=args.allow_partial)
+    if why:
+        print(f"passline gate: NOT RUN -- {why}")
+        return int(ExitCode.INFRASTRUCTURE_ERROR)
+    comparison, verdict = decide(
+        baseline, candidate, policy, confirm=args.confirm, n_boot=args.n_boot, seed=args.seed,
+        correction=args.correction, cluster_key=None if args.no_clusters else "cluster",
+        allow_errors=args.allow_errors,
+        say=None if args.json else (lambda line: print(f"passline gate: {line}")))
     if args.json:
         print(json.dumps({"verdict": verdict.to_dict(), "comparison": comparison.to_dict()},
                          indent=2))
@@ -101,13 +180,15 @@ def print_verdict(verdict: Any, comparison: Any) -> None:
     from passline.cli._output import console as make_console
 
     console = make_console()
-    colour = {"regressed": "bold red", "improved": "bold green", "pass": "bold green"}
+    colour = {"regressed": "bold red", "incomplete": "bold yellow", "improved": "bold green",
+              "pass": "bold green"}
     console.print(
         f"[{colour[verdict.status]}]{verdict.status.upper()}[/]  candidate "
         f"[bold]{escape(verdict.candidate)}[/] vs baseline [bold]{escape(verdict.baseline)}[/] "
         f"({comparison.n_pairs} paired cases, {comparison.n_clusters} sampling units)"
     )
-    marks = {"fail": "[red]✗[/]", "pass": "[green]✓[/]", "skip": "[dim]-[/]"}
+    marks = {"fail": "[red]✗[/]", "warn": "[yellow]⚠[/]", "pass": "[green]✓[/]",
+             "skip": "[dim]-[/]"}
     status_of = {c.message: c.status for c in verdict.checks}
     for reason in verdict.reasons:
         console.print(f" {marks[status_of.get(reason, 'pass')]} {escape(reason)}")
@@ -131,10 +212,13 @@ def print_verdict(verdict: Any, comparison: Any) -> None:
             console.print(f"  {escape(c.case_id)} ({escape(c.eval)}){flag}: "
                           f"{'/'.join(c.baseline_outcomes)} -> {'/'.join(c.candidate_outcomes)}, "
                           f"score {c.baseline_score:.2f} -> {c.candidate_score:.2f}")
-    moved = [s for s in comparison.slices if s.significant]
+    from passline.compare._words import slice_reading
+
+    moved = [s for s in comparison.slices if s.significant or s.p_value < comparison.alpha]
     for s in moved:
-        console.print(f"  slice {escape(s.slice)} {s.direction}: {s.baseline:.1%} -> "
-                      f"{s.candidate:.1%} (n={s.n_pairs}, adjusted p={s.p_adjusted:.3g})")
+        console.print(f"  slice {escape(s.slice)}: {s.baseline:.1%} -> {s.candidate:.1%} "
+                      f"(n={s.n_pairs}): "
+                      f"{escape(slice_reading(s, comparison.correction, comparison.alpha))}")
     n_flaky = len(comparison.flaky)
     if n_flaky:
         console.print(f"[yellow]{n_flaky} flaky case-run(s)[/] (trials disagree)")

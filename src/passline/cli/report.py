@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Compare CANDIDATE against BASELINE and write index.html (open it from "
         "disk), summary.md (for a pull-request comment) and junit.xml (for CI test views). "
         "BASELINE is a run directory, a baseline file or the NAME of a saved baseline. "
-        "Exits 0 whatever the verdict: `passline gate` is the gate.",
+        "Exits 0 whatever the verdict (`passline gate` is the gate), or 3 when a run is "
+        "incomplete (see --allow-partial).",
         **examples("passline report main reports/runs/RUN_ID --out reports/pr",
                    "passline report reports/baselines/main.json reports/runs/RUN_ID "
                    "--report-url https://ci.example/artifacts/42"),
@@ -39,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_flags(p)
     p.add_argument("--baselines-dir", default="reports/baselines",
                    help="where named baselines live (default reports/baselines)")
+    from passline.cli.gate import add_evidence_options
+
+    add_evidence_options(p)
     p.set_defaults(func=run)
 
 
@@ -67,27 +71,34 @@ def default_out_dir(baseline: str, candidate: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from passline.cli.gate import resolve_source
+    from passline.cli.gate import decide, refusal, resolve_source
+    from passline.compare import load_policy
+    from passline.errors import ExitCode
     from passline.report import build_report
 
     baseline = resolve_source(args.baseline, args.baselines_dir)
     candidate = resolve_source(args.candidate, args.baselines_dir)
+    # errored runs are shown (the report's "errors" filter); incomplete records are refused
+    why = refusal([("baseline", baseline), ("candidate", candidate)],
+                  allow_errors=True, allow_partial=args.allow_partial)
+    if why:
+        print(f"passline report: NOT RUN -- {why}")
+        return int(ExitCode.INFRASTRUCTURE_ERROR)
     out = Path(args.out) if args.out else default_out_dir(baseline, candidate)
     report_url = args.report_url or os.environ.get("PASSLINE_REPORT_URL") or None
+    comparison, verdict = decide(
+        baseline, candidate, load_policy(), confirm=args.confirm,
+        say=None if args.json else (lambda line: print(f"passline report: {line}")))
     paths = build_report(baseline, candidate, out, title=args.title, history_root=args.history,
-                         report_url=report_url)
+                         report_url=report_url, comparison=comparison, verdict=verdict)
     if args.json:
-        verdict = paths.verdict
         print(json.dumps({"index_html": str(paths.index_html),
                           "summary_md": str(paths.summary_md), "junit_xml": str(paths.junit_xml),
-                          "verdict": verdict.to_dict() if verdict is not None else None},
-                         indent=2))
+                          "verdict": verdict.to_dict()}, indent=2))
         return 0
     print(f"index.html: {paths.index_html}")
     print(f"summary.md: {paths.summary_md}")
     print(f"junit.xml:  {paths.junit_xml}")
-    verdict = paths.verdict
-    if verdict is not None:
-        first = verdict.reasons[0] if verdict.reasons else ""
-        print(f"verdict: {verdict.status.upper()}" + (f" ({first})" if first else ""))
+    first = verdict.reasons[0] if verdict.reasons else ""
+    print(f"verdict: {verdict.status.upper()}" + (f" ({first})" if first else ""))
     return 0

@@ -25,7 +25,7 @@ from passline.errors import ConfigError, RecordError
 BASELINE_KIND = "passline-baseline"
 DEFAULT_DIR = "reports/baselines"
 _MANIFEST_KEYS = ("run_id", "created_at", "finished_at", "variant", "passline_version", "git_sha",
-                  "datasets", "trials", "totals", "cache")
+                  "datasets", "trials", "totals", "cache", "completion", "shard", "settings")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ from passline.compare._results import (
     Comparison,
     FlakyCase,
     MetricResult,
+    MustPassCase,
     SliceResult,
 )
 from passline.compare._sources import Side, load_side
@@ -36,6 +37,7 @@ _LATENCY_FLOOR_S = 1e-6  # log latency of a 0 s (fully cached) run stays finite
 # independent random streams per purpose (see _stats.make_rng)
 _STREAM_BOOT, _STREAM_PASS, _STREAM_SCORE, _STREAM_COST, _STREAM_SLICES = 0, 1, 2, 3, 1000
 _STREAM_LATENCY = 4
+_STREAM_QUALITY = 5
 
 
 def compare(
@@ -46,16 +48,22 @@ def compare(
     n_boot: int = 2000,
     seed: int = 0,
     cluster_key: str | None = "cluster",
+    sampling_unit: str = "auto",
     slice_prefixes: Sequence[str] | None = None,
     correction: str = "holm",
     must_pass_tag: str = "must-pass",
+    first_look_alpha: float | None = None,
 ) -> Comparison:
     """Compare a candidate run against a baseline with paired statistics.
 
     ``baseline`` and ``candidate`` are each a run directory, a baseline file, a loaded
-    :class:`Baseline` or a ``(manifest, rows)`` pair. ``cluster_key=None`` treats cases
-    as independent even when rows carry clusters. ``slice_prefixes`` limits slices to
-    tags such as ``worker:...`` (default: every ``prefix:value`` tag).
+    :class:`Baseline` or a ``(manifest, rows)`` pair. The sampling unit is the case, or the
+    cluster (the rows' ``cluster_key`` field) for datasets whose card declares
+    ``Sampling unit: cluster`` (``sampling_unit="auto"``); ``"cluster"`` uses clusters
+    wherever rows carry one, ``"case"`` (or ``cluster_key=None``) never. ``slice_prefixes``
+    limits slices to tags such as ``worker:...`` (default: every ``prefix:value`` tag).
+    ``first_look_alpha`` is the two-sided level of the pass-rate and score tests when a
+    confirmation look may follow (docs/statistics.md); default ``alpha``.
 
     >>> result = compare("reports/baselines/main.json", "reports/runs/latest")  # doctest: +SKIP
     >>> result.metric("pass_rate").direction  # doctest: +SKIP
@@ -67,6 +75,9 @@ def compare(
         raise ConfigError(f"n_boot must be >= 100 for a usable interval, got {n_boot}")
     if correction not in ("holm", "bh", "none"):
         raise ConfigError(f"correction {correction!r} is unknown; use 'holm', 'bh' or 'none'")
+    if sampling_unit not in ("auto", "case", "cluster"):
+        raise ConfigError(f"sampling_unit {sampling_unit!r} is unknown; use 'auto', 'case' or "
+                          "'cluster'")
     base = load_side(baseline, cluster_key=cluster_key, role="baseline")
     cand = load_side(candidate, cluster_key=cluster_key, role="candidate")
     keys = sorted(base.cases.keys() & cand.cases.keys())
@@ -76,9 +87,12 @@ def compare(
             "(eval, case_id); compare runs of the same evals over the same dataset"
         )
     pairs = [(base.cases[k], cand.cases[k]) for k in keys]
-    data = _PairedData(pairs, clustered=cluster_key is not None)
+    clustered = _clustered_datasets(base, cand, sampling_unit if cluster_key else "case")
+    data = _PairedData(pairs, clustered=clustered)
     cached = base.info.cache_hits > 0 or cand.info.cache_hits > 0
-    metrics = _metrics(data, alpha=alpha, n_boot=n_boot, seed=seed, cached=cached)
+    metrics = _metrics(data, alpha=alpha, n_boot=n_boot, seed=seed, cached=cached,
+                       first_look_alpha=first_look_alpha)
+    only_b = tuple(sorted(base.cases.keys() - cand.cases.keys()))
     return Comparison(
         baseline=base.info,
         candidate=cand.info,
@@ -95,16 +109,46 @@ def compare(
         flaky=_flaky(base, "baseline") + _flaky(cand, "candidate"),
         slices=_slices(data, slice_prefixes, alpha=alpha, n_boot=n_boot, seed=seed,
                        correction=correction),
-        only_in_baseline=tuple(sorted(base.cases.keys() - cand.cases.keys())),
+        only_in_baseline=only_b,
         only_in_candidate=tuple(sorted(cand.cases.keys() - base.cases.keys())),
         warnings=_dataset_warnings(base, cand),
+        sampling_unit=data.unit_kind,
+        must_pass_tag=must_pass_tag,
+        must_pass=_must_pass(pairs, must_pass_tag),
+        must_pass_missing=tuple(k for k in only_b if must_pass_tag in base.cases[k].tags),
+        discordant=_discordant(data),
     )
+
+
+def _discordant(data: _PairedData) -> tuple[tuple[str, str, str, float], ...]:
+    out = []
+    for i, (b, c) in enumerate(data.pairs):
+        weight = abs(c.pass_rate - b.pass_rate) + abs(c.score - b.score)
+        if weight > 1e-12:
+            out.append((c.eval, c.case_id, "/".join(data.labels[i]), weight))
+    out.sort(key=lambda t: (-t[3], t[0], t[1]))
+    return tuple(out)
+
+
+def _clustered_datasets(base: Side, cand: Side, sampling_unit: str) -> set[str] | bool:
+    """Dataset names whose clusters are sampling units (True: every dataset, False: none)."""
+    if sampling_unit == "case":
+        return False
+    if sampling_unit == "cluster":
+        return True
+    names: set[str] = set()
+    for side in (base, cand):
+        for key, info in (side.info.datasets or {}).items():
+            if isinstance(info, dict) and info.get("sampling_unit") == "cluster":
+                names.add(str(info.get("name") or str(key).split("@")[0]))
+    return names
 
 
 class _PairedData:
     """Per-pair arrays, the unit (cluster) of each pair, and pooled tags."""
 
-    def __init__(self, pairs: list[tuple[CaseSummary, CaseSummary]], *, clustered: bool) -> None:
+    def __init__(self, pairs: list[tuple[CaseSummary, CaseSummary]], *,
+                 clustered: set[str] | bool) -> None:
         import numpy as np
 
         self.pairs = pairs
@@ -119,6 +163,10 @@ class _PairedData:
         self.single_trial = all(b.n_trials == 1 and c.n_trials == 1 for b, c in pairs)
         self.labels = [_unit_label(b, c, clustered) for b, c in pairs]
         self.index, self.n_units = st.unit_index(self.labels)
+        n_cluster_units = len({lab for lab in self.labels if lab[0] == "cluster"})
+        self.unit_kind = ("case" if n_cluster_units == 0 else
+                          "cluster" if all(lab[0] == "cluster" for lab in self.labels)
+                          else "mixed")
         self.tags = [tuple(dict.fromkeys((*c.tags, *b.tags))) for b, c in pairs]
 
     @property
@@ -126,11 +174,11 @@ class _PairedData:
         return len(self.pairs)
 
 
-def _unit_label(b: CaseSummary, c: CaseSummary, clustered: bool) -> tuple[str, ...]:
-    if not clustered:
-        return ("case", c.eval, c.case_id)
+def _unit_label(b: CaseSummary, c: CaseSummary, clustered: set[str] | bool
+                ) -> tuple[str, ...]:
     cluster = c.cluster if c.cluster is not None else b.cluster
-    if cluster is not None:
+    use = clustered if isinstance(clustered, bool) else c.dataset in clustered
+    if use and cluster is not None:
         return ("cluster", c.dataset, cluster)
     # the same case scored by several evals is one sampling unit: its runs are shared
     return ("case", c.dataset, c.case_id)
@@ -154,12 +202,26 @@ def _paired_test(diffs: np.ndarray, index: np.ndarray, n_units: int, binary_iid:
     return st.sign_flip_pvalue(diffs, index, n_units, n_perm=n_perm, rng=rng), test
 
 
-def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached: bool = False
-             ) -> tuple[MetricResult, ...]:
+def quality_pvalues(d_pass: np.ndarray, d_score: np.ndarray, index: np.ndarray, n_units: int,
+                    *, n_perm: int, rng: np.random.Generator
+                    ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """One-sided (drop, rise) p-values of pass rate and of mean score, adjusted jointly
+    (max-T over the same sign flips): ``((drop, rise) of pass rate, (drop, rise) of score)``.
+    """
+    import numpy as np
+
+    totals = np.vstack([st.unit_totals(d_pass, index, n_units),
+                        st.unit_totals(d_score, index, n_units)])
+    drop, rise = st.max_t_sign_flip(totals, n_perm=n_perm, rng=rng)
+    return (float(drop[0]), float(rise[0])), (float(drop[1]), float(rise[1]))
+
+
+def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached: bool = False,
+             first_look_alpha: float | None = None) -> tuple[MetricResult, ...]:
     import numpy as np
 
     n, index, n_units = data.n, data.index, data.n_units
-    iid_units = n_units == n
+    level = alpha if first_look_alpha is None else first_look_alpha
     d_pass = data.pass_c - data.pass_b
     d_score = data.score_c - data.score_b
     d_cost = data.cost_c - data.cost_b
@@ -182,29 +244,38 @@ def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached:
     out: list[MetricResult] = []
 
     def mean_metric(name: str, col: int, b: np.ndarray, c: np.ndarray, d: np.ndarray,
-                    p: float, test: str) -> MetricResult:
+                    one_sided: tuple[float, float], p_raw: float, test: str) -> MetricResult:
         var_cluster, var_iid = st.mean_variances(d, index, n_units)
         se = math.sqrt(var_cluster) if math.isfinite(var_cluster) else math.nan
         deff = (var_cluster / var_iid) if var_iid > 0 and math.isfinite(var_cluster) else None
         lo, hi = st.percentile_ci(reps[:, col], alpha)
         delta = float(d.mean())
-        significant = p < alpha
+        # two-sided p of the joint test: twice the smaller one-sided p (capped at 1)
+        p = min(1.0, 2.0 * min(one_sided))
+        significant = p < level and delta != 0
         return MetricResult(
             name=name, baseline=float(b.mean()), candidate=float(c.mean()), delta=delta,
             delta_kind="absolute", ci_low=lo, ci_high=hi, p_value=p, test=test, n_pairs=n,
             significant=significant, direction=_direction(delta, significant, True),
-            higher_is_better=True, mde=st.mde(se, alpha, POWER), design_effect=deff,
+            higher_is_better=True, mde=st.mde(se, level, POWER), design_effect=deff,
+            level=level, p_raw=p_raw, n_units=n_units, p_drop=one_sided[0],
         )
 
     binary = bool(np.all((data.pass_b == 0) | (data.pass_b == 1))
                   and np.all((data.pass_c == 0) | (data.pass_c == 1)))
-    p, test = _paired_test(d_pass, index, n_units, data.single_trial and binary and iid_units,
-                           data.pass_b, data.pass_c, n_perm=n_boot,
-                           rng=st.make_rng(seed, _STREAM_PASS))
-    out.append(mean_metric("pass_rate", 0, data.pass_b, data.pass_c, d_pass, p, test))
-    p, test = _paired_test(d_score, index, n_units, False, None, None, n_perm=n_boot,
-                           rng=st.make_rng(seed, _STREAM_SCORE))
-    out.append(mean_metric("score", 1, data.score_b, data.score_c, d_score, p, test))
+    p_pass_raw, test = _paired_test(d_pass, index, n_units,
+                                    data.single_trial and binary and n_units == n,
+                                    data.pass_b, data.pass_c, n_perm=n_boot,
+                                    rng=st.make_rng(seed, _STREAM_PASS))
+    p_score_raw, _ = _paired_test(d_score, index, n_units, False, None, None, n_perm=n_boot,
+                                  rng=st.make_rng(seed, _STREAM_SCORE))
+    joint_pass, joint_score = quality_pvalues(d_pass, d_score, index, n_units, n_perm=n_boot,
+                                              rng=st.make_rng(seed, _STREAM_QUALITY))
+    test = "sign-flip" if n_units == n else "cluster-sign-flip"
+    out.append(mean_metric("pass_rate", 0, data.pass_b, data.pass_c, d_pass, joint_pass,
+                           p_pass_raw, test))
+    out.append(mean_metric("score", 1, data.score_b, data.score_c, d_score, joint_score,
+                           p_score_raw, test))
 
     # cost per case: relative change of the mean; tested on the paired per-case differences
     base_cost, cand_cost = float(data.cost_b.mean()), float(data.cost_c.mean())
@@ -244,10 +315,13 @@ def _relative_metric(name: str, base: float, cand: float, reps: np.ndarray, alph
         se = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
     else:  # nothing to be relative to (e.g. unpriced model): no relative change defined
         delta, lo, hi, se = (0.0 if cand == base else math.nan), math.nan, math.nan, math.nan
+    not_gated = ("cached" if not comparable else
+                 "undefined" if not math.isfinite(delta) else
+                 "few-units" if n_units < MIN_RELATIVE_UNITS else "")
     # a zero-width interval alone (one tail case, or a single unit) proves nothing: the paired
     # test and the unit count decide; a zero-width interval of a consistent shift over many
     # units (every case exactly 2x slower) is significant through them
-    significant = (comparable and n_units >= MIN_RELATIVE_UNITS
+    significant = (not not_gated
                    and math.isfinite(lo) and math.isfinite(hi)
                    and (lo > 0 or hi < 0) and p is not None and p < alpha)
     deff = None
@@ -259,7 +333,8 @@ def _relative_metric(name: str, base: float, cand: float, reps: np.ndarray, alph
         name=name, baseline=base, candidate=cand, delta=delta, delta_kind="relative",
         ci_low=lo, ci_high=hi, p_value=p, test=test, n_pairs=n, significant=significant,
         direction=_direction(delta, significant, False), higher_is_better=False,
-        mde=st.mde(se, alpha, POWER), design_effect=deff,
+        mde=st.mde(se, alpha, POWER), design_effect=deff, level=alpha, p_raw=p,
+        n_units=n_units, not_gated=not_gated,
     )
 
 
@@ -286,6 +361,22 @@ def _changes(pairs: list[tuple[CaseSummary, CaseSummary]], must_pass_tag: str
         ch.eval, ch.case_id,
     ))
     return tuple(changes)
+
+
+def _must_pass(pairs: list[tuple[CaseSummary, CaseSummary]], must_pass_tag: str
+               ) -> tuple[MustPassCase, ...]:
+    """Every paired must-pass case with its first-look status (see MustPassCase)."""
+    out = []
+    for b, c in pairs:
+        if must_pass_tag not in b.tags and must_pass_tag not in c.tags:
+            continue
+        status = "ok" if c.passed else ("suspect" if b.passed else "pre-existing")
+        out.append(MustPassCase(eval=c.eval, case_id=c.case_id, baseline_outcomes=b.outcomes,
+                                candidate_outcomes=c.outcomes, status=status))
+    # pre-existing failures first (a warning the reader should see first), then suspects
+    order = {"pre-existing": 0, "suspect": 1, "ok": 2}
+    out.sort(key=lambda m: (order[m.status], m.eval, m.case_id))
+    return tuple(out)
 
 
 def _flaky(side: Side, name: str) -> tuple[FlakyCase, ...]:

@@ -49,6 +49,59 @@ class MetricResult:
     higher_is_better: bool
     mde: float  # minimum detectable |delta| at 80% power, same scale as delta
     design_effect: float | None
+    level: float = 0.05  # the two-sided level ``significant`` was judged at
+    p_raw: float | None = None  # the metric's own p before pass rate and score were adjusted
+    n_units: int = 0  # sampling units (cases, or clusters) behind the pairs
+    not_gated: str = ""  # why no significance was assessed: "few-units", "cached", "undefined"
+    stage2: StageTwo | None = None  # the confirmation look, when one was taken
+    p_drop: float | None = None  # one-sided p of a drop (pass rate and score, adjusted jointly)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StageTwo:
+    """The second look of a two-stage test (docs/statistics.md, confirmation runs): new
+    trials of the discordant cases, combined with the first look by Bauer-Koehne."""
+
+    p1: float  # one-sided first-look p (drop)
+    p2: float  # one-sided second-look p on the new trials only
+    critical: float  # reject when p1 * p2 <= critical
+    n_cases: int  # cases re-run
+    trials: int  # new trials per case and side
+    delta: float  # the metric's change on the new trials
+    significant: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MustPassCase:
+    """A case carrying the must-pass tag, paired in both runs: its first trials and, after
+    confirmation, the new trials and the exact test that decided it.
+
+    ``status``: "ok" (the candidate passes a majority of its trials), "suspect" (it fails a
+    majority and the baseline passes a majority: a regression if confirmed), "pre-existing"
+    (both fail a majority), then after the gate: "confirmed", "not-confirmed", "untested"
+    (no confirmation trials: no re-run possible, or the budget ran out).
+    """
+
+    eval: str
+    case_id: str
+    baseline_outcomes: tuple[str, ...]
+    candidate_outcomes: tuple[str, ...]
+    status: str
+    new_baseline: tuple[str, ...] = ()  # confirmation trials (fresh samples)
+    new_candidate: tuple[str, ...] = ()
+    p_value: float | None = None  # one-sided exact p of the last look
+    level: float | None = None  # the level that look was judged at
+    looks: int = 0
+
+    @property
+    def key(self) -> CaseKey:
+        return (self.eval, self.case_id)
 
     def to_dict(self) -> dict[str, Any]:
         return _as_dict(self)
@@ -159,6 +212,15 @@ class Comparison:
     only_in_baseline: tuple[CaseKey, ...]
     only_in_candidate: tuple[CaseKey, ...]
     warnings: tuple[str, ...]
+    sampling_unit: str = "case"  # "case", "cluster", or "mixed" (per dataset)
+    must_pass_tag: str = "must-pass"
+    must_pass: tuple[MustPassCase, ...] = ()  # every paired must-pass case
+    must_pass_missing: tuple[CaseKey, ...] = ()  # must-pass cases of the baseline not run
+    confirmation: Confirmation | None = None
+    # (eval, case_id, sampling unit, |change|) of every pair whose pass rate or score
+    # differs, most different first: where confirmation trials are spent
+    discordant: tuple[tuple[str, str, str, float], ...] = dataclasses.field(
+        default=(), repr=False)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{m.name}={m.direction}" for m in self.metrics)
@@ -202,4 +264,23 @@ class Comparison:
             "only_in_baseline": [list(k) for k in self.only_in_baseline],
             "only_in_candidate": [list(k) for k in self.only_in_candidate],
             "warnings": list(self.warnings),
+            "sampling_unit": self.sampling_unit,
+            "must_pass_tag": self.must_pass_tag,
+            "must_pass": [c.to_dict() for c in self.must_pass],
+            "must_pass_missing": [list(k) for k in self.must_pass_missing],
+            "confirmation": None if self.confirmation is None else self.confirmation.to_dict(),
         }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What the confirmation runs did: new trials for must-pass suspects and, for a
+    borderline pass-rate or score drop, for the discordant cases (docs/statistics.md)."""
+
+    runs: int  # agent runs spent
+    budget: int  # the most it could spend ([tool.passline.gate] confirm_budget)
+    baseline_rerun: bool  # whether the baseline's variant could be re-run
+    note: str = ""  # what could not be done, and why
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)

@@ -13,6 +13,7 @@ from passline.compare._cases import CaseKey, CaseSummary, summarize_rows
 from passline.compare._io import iter_results, read_manifest
 from passline.compare._results import RunInfo
 from passline.errors import RecordError
+from passline.records._completion import Completion
 
 RunSource: TypeAlias = (
     "str | os.PathLike[str] | Baseline | tuple[Mapping[str, Any], Iterable[Mapping[str, Any]]]"
@@ -77,3 +78,32 @@ def load_side(source: Any, *, cluster_key: str | None, role: str) -> Side:
         f"{role}: cannot compare a {type(source).__name__}; pass a run directory, a baseline "
         "file, a loaded Baseline or a (manifest, rows) pair"
     )
+
+
+def source_completion(source: Any) -> Completion | None:
+    """The completion state of a run directory or baseline file (None for in-memory rows)."""
+    from passline.records import completion_of
+
+    if isinstance(source, Baseline):
+        rows = [{"eval": c.eval, "case_id": c.case_id, "trial": t, "dataset": c.dataset,
+                 "dataset_version": c.dataset_version}
+                for c in source.cases.values() for t in range(c.n_trials)]
+        return completion_of(source.manifest, rows=rows)
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if path.is_dir():
+            from passline.records import read_rows
+
+            return completion_of(read_manifest(path), rows=read_rows(path))
+        if path.is_file():
+            return source_completion(load_baseline(path))
+    return None
+
+
+def incomplete_reason(source: Any, role: str) -> str:
+    """"" when ``source`` is a complete record, else one line saying what is missing."""
+    state = source_completion(source)
+    if state is None or state.complete:
+        return ""
+    label = str(source.name if isinstance(source, Baseline) else source)
+    return f"the {role} {label} is incomplete ({state.describe()})"

@@ -174,13 +174,14 @@ def weighted_quantile(weights: np.ndarray, values: np.ndarray, q: float) -> np.n
 
 
 def percentile_ci(replicates: np.ndarray, alpha: float) -> tuple[float, float]:
-    """Percentile bootstrap interval at level 1 - alpha (NaN-free replicates only)."""
+    """Percentile bootstrap interval at level 1 - alpha (NaN-free replicates only); the
+    endpoints are inverted-CDF quantiles (observed replicates), like every percentile here."""
     import numpy as np
 
     finite = replicates[np.isfinite(replicates)]
     if finite.size == 0:
         return (math.nan, math.nan)
-    low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+    low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
     return (float(low), float(high))
 
 
@@ -225,3 +226,101 @@ def adjust(pvalues: Sequence[float], method: str) -> list[float]:
     from passline.errors import ConfigError
 
     raise ConfigError(f"correction {method!r} is unknown; use 'holm', 'bh' or 'none'")
+
+
+def max_t_sign_flip(totals: np.ndarray, *, n_perm: int, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided sign-flip p-values for several metrics at once, adjusted for testing them
+    together (Westfall-Young max-T): ``(p_drop, p_rise)``, one value per metric.
+
+    ``totals`` has one row per metric and one column per unit (a unit's total difference,
+    candidate minus baseline). Under "no difference" every unit's differences are as likely
+    negated; the same flip negates a unit in every metric, so the correlation between the
+    metrics is kept. Each metric is standardised by ``sqrt(sum_g T_g^2)`` (invariant under
+    flips), and metric ``j``'s drop p-value is the probability over flips that the largest
+    standardised drop of *any* metric reaches metric ``j``'s observed one. Rejecting
+    ``p_drop[j] <= a`` for every ``j`` then has family-wise error at most ``a`` over the
+    metrics, and costs little when the metrics move together (they share the flips).
+    """
+    import numpy as np
+
+    m = totals.shape[0]
+    ones = np.ones(m)
+    if totals.size == 0:
+        return ones, ones.copy()
+    scale = np.sqrt((totals**2).sum(axis=1))
+    informative = scale > 1e-12
+    if not informative.any():
+        return ones, ones.copy()
+    keep = np.abs(totals).max(axis=0) > 1e-12 * max(float(np.abs(totals).max()), 1.0)
+    t = totals[:, keep]
+    z_obs = np.where(informative, t.sum(axis=1) / np.where(informative, scale, 1.0), 0.0)
+    k = t.shape[1]
+    tol = 1e-9
+
+    def z_of(signs: np.ndarray) -> np.ndarray:  # (patterns, m)
+        out = signs @ t.T
+        return np.where(informative, out / np.where(informative, scale, 1.0), 0.0)
+
+    drop_hits = np.zeros(m)
+    rise_hits = np.zeros(m)
+    if k <= EXACT_SIGN_FLIP_MAX_UNITS:
+        patterns = np.arange(2**k, dtype=np.int64)[:, None] >> np.arange(k, dtype=np.int64)
+        z = z_of(1.0 - 2.0 * (patterns & 1))
+        max_drop, max_rise = (-z).max(axis=1), z.max(axis=1)
+        drop_hits = (max_drop[:, None] >= -z_obs[None, :] - tol).sum(axis=0)
+        rise_hits = (max_rise[:, None] >= z_obs[None, :] - tol).sum(axis=0)
+        p_drop, p_rise = drop_hits / 2**k, rise_hits / 2**k
+    else:
+        chunk = max(1, min(n_perm, _CHUNK_CELLS // k))
+        done = 0
+        while done < n_perm:
+            size = min(chunk, n_perm - done)
+            signs = rng.integers(0, 2, size=(size, k), dtype=np.int8).astype(np.float64)
+            z = z_of(signs * 2.0 - 1.0)
+            max_drop, max_rise = (-z).max(axis=1), z.max(axis=1)
+            drop_hits += (max_drop[:, None] >= -z_obs[None, :] - tol).sum(axis=0)
+            rise_hits += (max_rise[:, None] >= z_obs[None, :] - tol).sum(axis=0)
+            done += size
+        p_drop, p_rise = (drop_hits + 1) / (n_perm + 1), (rise_hits + 1) / (n_perm + 1)
+    p_drop = np.where(informative, np.minimum(p_drop, 1.0), 1.0)
+    p_rise = np.where(informative, np.minimum(p_rise, 1.0), 1.0)
+    return p_drop, p_rise
+
+
+def pass_rate_drop_pvalue(base_pass: int, base_n: int, cand_pass: int, cand_n: int) -> float:
+    """One-sided exact p-value that the candidate passes less often than the baseline
+    (Boschloo's test, uniformly more powerful than Fisher's on 2x2 tables)."""
+    if base_n == 0 or cand_n == 0:
+        return 1.0
+    if cand_pass * base_n >= base_pass * cand_n:  # the candidate did not do worse
+        return 1.0
+    from scipy.stats import boschloo_exact
+
+    table = [[base_pass, cand_pass], [base_n - base_pass, cand_n - cand_pass]]
+    return float(min(1.0, boschloo_exact(table, alternative="greater", n=64).pvalue))
+
+
+def wilson(successes: float, n: float, alpha: float) -> tuple[float, float]:
+    """Wilson score interval of a proportion at level 1 - alpha (NaN when n is 0)."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    from scipy.stats import norm
+
+    z = float(norm.ppf(1 - alpha / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def bauer_koehne_critical(alpha: float, alpha1: float, alpha0: float) -> float:
+    """Critical value c of the two-stage design of Bauer and Koehne (1994): reject at the
+    first look when p1 <= alpha1, stop for futility when p1 > alpha0, otherwise reject after
+    the second look when p1 * p2 <= c, with ``alpha1 + c * ln(alpha0 / alpha1) = alpha``,
+    so the overall level is ``alpha`` for any valid p-values p1 and p2 (p2 from new data)."""
+    if not 0 < alpha1 < alpha <= alpha0 <= 1:
+        raise ValueError(f"need 0 < alpha1 < alpha <= alpha0 <= 1, got {alpha1}, {alpha}, "
+                         f"{alpha0}")
+    return (alpha - alpha1) / math.log(alpha0 / alpha1)

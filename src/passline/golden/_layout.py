@@ -29,6 +29,21 @@ CARD_NAME = "card.md"
 LOCK_SCHEMA_VERSION = 1
 VERSION_RE = re.compile(r"^v(\d+)$")
 FILE_SUFFIXES = (".jsonl", ".parquet")
+# a card line declaring that the cases' clusters are the sampling unit of comparisons
+_SAMPLING_UNIT_RE = re.compile(r"^\W*sampling unit\W*:\W*(cluster|case)\b", re.I | re.M)
+
+
+def declared_sampling_unit(data_path: str | os.PathLike[str]) -> str | None:
+    """"cluster" or "case" when the dataset's card.md (next to its data file) has a line
+    ``Sampling unit: cluster`` (or ``case``); None when it says nothing. Comparisons treat
+    ``metadata.cluster`` as the sampling unit only for datasets whose card declares it."""
+    card = Path(data_path).parent / CARD_NAME
+    try:
+        text = card.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = _SAMPLING_UNIT_RE.search(text)
+    return found.group(1).lower() if found else None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -55,18 +56,29 @@ def git_sha(cwd: Path | None = None) -> str | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (0..1) with linear interpolation between observations; 0 if empty.
+    """The ``q`` quantile (0..1) by the inverted-CDF rule: the smallest observed value with at
+    least a fraction ``q`` of the values at or below it (numpy's ``method="inverted_cdf"``,
+    the rule compare and the report use too); 0 if empty.
 
     >>> percentile([1.0, 2.0, 3.0, 4.0], 0.5)
-    2.5
+    2.0
     """
     if not values:
         return 0.0
-    if len(values) == 1:
-        return float(values[0])
-    cuts = statistics.quantiles(values, n=1000, method="inclusive")
-    return float(cuts[min(max(round(q * 1000) - 1, 0), len(cuts) - 1)]) if 0 < q < 1 else \
-        float(min(values) if q <= 0 else max(values))
+    ordered = sorted(values)
+    index = math.ceil(q * len(ordered) - 1e-9) - 1
+    return float(ordered[min(max(index, 0), len(ordered) - 1)])
+
+
+def case_latencies(rows: Iterable[Mapping[str, Any]]) -> list[float]:
+    """Mean latency of each (eval, case) over its trials: the values latency percentiles are
+    taken over, everywhere (a case's trials are not independent samples of latency)."""
+    sums: dict[tuple[Any, Any], list[float]] = {}
+    for r in rows:
+        acc = sums.setdefault((r.get("eval"), r.get("case_id")), [0.0, 0.0])
+        acc[0] += float(r.get("latency_s") or 0.0)
+        acc[1] += 1
+    return [total / n for total, n in sums.values()]
 
 
 def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -75,7 +87,7 @@ def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     n = len(rows)
     passed = sum(1 for r in rows if r.get("status") == "pass")
     errors = sum(1 for r in rows if r.get("status") == "error")
-    latencies = [float(r.get("latency_s") or 0.0) for r in rows]
+    latencies = case_latencies(rows)
     scores = [float(r.get("score") or 0.0) for r in rows]
     return {
         "n": n, "passed": passed, "failed": n - passed - errors, "errors": errors,

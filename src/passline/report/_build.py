@@ -192,11 +192,11 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
         assert policy is not None
         comparison = _honest_sources(
             compare(base.compare_source, cand.compare_source, alpha=policy.alpha,
-                    must_pass_tag=policy.must_pass_tag), base, cand)
+                    must_pass_tag=policy.must_pass_tag, sampling_unit=policy.sampling_unit),
+            base, cand)
     if verdict is None:
         verdict = gate(comparison, policy)
-    must_pass_tag = policy.must_pass_tag if policy else "must-pass"
-    cases = build_cases(base, cand, comparison, must_pass_tag)
+    cases = build_cases(base, cand, comparison, comparison.must_pass_tag)
     by_key: Mapping[tuple[str, str], Mapping[str, Any]] = {(c["e"], c["id"]): c for c in cases}
     title = title or default_title(base, cand)
     try:

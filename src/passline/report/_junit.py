@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from passline.compare import Comparison, Verdict
+from passline.compare import _words as words
 from passline.report._format import visible_controls
 from passline.report._sides import ReportSide
 from passline.report._view import case_reason
@@ -51,6 +52,9 @@ def render_junit(*, comparison: Comparison, verdict: Verdict, cand: ReportSide,
         for check in verdict.checks:
             ET.SubElement(props, "property", name=f"passline.gate.{check.name}",
                           value=xml_text(f"{check.status}: {check.message}", 1000))
+        for m in comparison.metrics:  # the same words as the report and the verdict
+            ET.SubElement(props, "property", name=f"passline.metric.{m.name}",
+                          value=xml_text(words.metric_reading(m, alpha=comparison.alpha), 500))
         n = failures = errors = 0
         suite_time = 0.0
         for s in summaries:

@@ -8,16 +8,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from passline.compare import Comparison, Verdict
+from passline.compare import _words as words
 from passline.report import _format as fmt
 from passline.report._judges import policy_text
 from passline.report._sides import ReportSide
-from passline.report._view import case_reason, metric_row
+from passline.report._view import case_reason, confirmation_text, metric_row
 
 MAX_BYTES = 60_000
 TOP_REGRESSIONS = 10
 MAX_SLICES = 15
 MAX_WARNINGS = 10
-_ICON = {"regressed": "❌", "improved": "📈", "pass": "✅"}
+_ICON = {"regressed": "❌", "incomplete": "⚠️", "improved": "📈", "pass": "✅"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
 
 
@@ -34,6 +35,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
+
+
+def _own_rate(side: ReportSide, alpha: float) -> str:
+    summaries = list(side.summaries.values())
+    n = len(summaries)
+    rate = sum(c.pass_rate for c in summaries) / n if n else float("nan")
+    return words.wilson_text(rate, n, alpha)
 
 
 def _side_line(side: ReportSide) -> str:
@@ -56,21 +64,25 @@ def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide
         f"**{len(regs):,} regressed, {len(imps):,} improved** of {comparison.n_pairs:,} paired "
         f"cases ({md(', '.join(comparison.datasets) or '—', 200)}).",
         "",
+        f"Each variant's own pass rate (Wilson {1 - comparison.alpha:.0%} CI over its cases): "
+        f"baseline {_own_rate(base, comparison.alpha)}, candidate "
+        f"{_own_rate(cand, comparison.alpha)}. {md(confirmation_text(comparison), 400)}",
+        "",
         "**Gate**",
         "",
     ]
-    marks = {"fail": "✗", "pass": "✓", "skip": "–"}
-    ordered = ([c for c in verdict.checks if c.status == "fail"]
-               + [c for c in verdict.checks if c.status != "fail"])
+    marks = {"fail": "✗", "warn": "⚠", "pass": "✓", "skip": "–"}
+    rank = {"fail": 0, "warn": 1}
+    ordered = sorted(verdict.checks, key=lambda c: rank.get(c.status, 2))
     lines += [f"- {marks.get(c.status, '·')} {md(c.message, 600)}" for c in ordered]
     lines.append("")
     level = f"{1 - comparison.alpha:.0%} CI"
     rows = []
     for m in comparison.metrics:
-        r = metric_row(m, comparison.alpha)
+        r = metric_row(m, comparison.alpha, comparison)
         delta = f"**{r['delta']}**" if m.significant else r["delta"]
         rows.append([r["label"], r["baseline"], r["candidate"], delta, r["ci"], r["p"],
-                     md(r["note"], 120)])
+                     md(r["note"], 240)])
     lines += _table(["metric", "baseline", "candidate", "delta", level, "p", "reading"], rows)
     lines.append("")
     if regs:
@@ -94,15 +106,19 @@ def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide
         shown_ids = ", ".join(md(c.case_id, 40) for c in imps[:5])
         more = f" ... and {len(imps) - 5:,} more" if len(imps) > 5 else ""
         lines += [f"**Improved:** {shown_ids}{more}", ""]
-    moved = [s for s in comparison.slices if s.significant]
+    # slices that moved: significant after the adjustment, or before it only (said so)
+    moved = [s for s in comparison.slices if s.significant or s.p_value < comparison.alpha]
     if moved:
-        moved.sort(key=lambda s: (s.p_adjusted, s.slice))
-        lines.append(f"### Slices with significant changes ({len(moved)} of "
-                     f"{len(comparison.slices)})")
+        moved.sort(key=lambda s: (not s.significant, s.p_adjusted, s.slice))
+        n_sig = sum(s.significant for s in moved)
+        adjusted = words.CORRECTION_NAMES.get(comparison.correction, comparison.correction)
+        lines.append(f"### Slices that moved ({n_sig} significant of "
+                     f"{len(comparison.slices)}; p-values {adjusted}-adjusted)")
         lines.append("")
-        lines += _table(["slice", "cases", "baseline", "candidate", "delta", "adjusted p"], [
+        lines += _table(["slice", "cases", "baseline", "candidate", "delta", "reading"], [
             [md(s.slice, 60), f"{s.n_pairs:,}", fmt.pct(s.baseline), fmt.pct(s.candidate),
-             fmt.metric_delta("pass_rate", "absolute", s.delta), fmt.p_value(s.p_adjusted)]
+             fmt.metric_delta("pass_rate", "absolute", s.delta),
+             md(words.slice_reading(s, comparison.correction, comparison.alpha), 120)]
             for s in moved[:MAX_SLICES]])
         if len(moved) > MAX_SLICES:
             lines += ["", f"... and {len(moved) - MAX_SLICES} more"]
@@ -134,8 +150,8 @@ def _cost_lines(comparison: Comparison, base: ReportSide, cand: ReportSide) -> l
     cost = comparison.metric("cost")
     lat = comparison.metric("latency_p95")
     out = [f"- cost per case: {fmt.money(cost.baseline)} → {fmt.money(cost.candidate)} "
-           f"({fmt.metric_delta('cost', cost.delta_kind, cost.delta)}"
-           f"{', significant' if cost.significant else ''})"]
+           f"({fmt.metric_delta('cost', cost.delta_kind, cost.delta)}: "
+           f"{md(words.metric_reading(cost, alpha=comparison.alpha), 200)})"]
     tb, tc = base.manifest.get("totals") or {}, cand.manifest.get("totals") or {}
     if "cost_usd" in tb and "cost_usd" in tc:
         judge = ""
@@ -145,9 +161,10 @@ def _cost_lines(comparison: Comparison, base: ReportSide, cand: ReportSide) -> l
         out.append(f"- total cost: {fmt.money(tb['cost_usd'])} → {fmt.money(tc['cost_usd'])}"
                    f"{judge}; tokens {fmt.integer(tb.get('tokens'))} → "
                    f"{fmt.integer(tc.get('tokens'))}")
-    out.append(f"- p95 latency: {fmt.seconds(lat.baseline)} → {fmt.seconds(lat.candidate)} "
-               f"({fmt.metric_delta('latency_p95', lat.delta_kind, lat.delta)}"
-               f"{', significant' if lat.significant else ''})")
+    out.append(f"- p95 latency (per-case means): {fmt.seconds(lat.baseline)} → "
+               f"{fmt.seconds(lat.candidate)} "
+               f"({fmt.metric_delta('latency_p95', lat.delta_kind, lat.delta)}: "
+               f"{md(words.metric_reading(lat, alpha=comparison.alpha), 200)})")
     return out
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from passline.compare import CaseChange, Comparison, MetricResult, Verdict
+from passline.compare import _words as words
 from passline.report import _format as fmt
 from passline.report._judges import role_text, trust_text
 from passline.report._sides import CaseKey, ReportSide
@@ -19,7 +20,9 @@ MAX_LISTED_FLAKY = 50
 MAX_SLICE_ROWS = 200
 FILTERS = (("all", "all"), ("regressed", "regressed"), ("improved", "improved"),
            ("changed", "changed"), ("flaky", "flaky"), ("error", "errors"))
-VERDICT_LABELS = {"regressed": "REGRESSED", "improved": "IMPROVED", "pass": "PASS"}
+VERDICT_LABELS = {"regressed": "REGRESSED", "incomplete": "INCOMPLETE", "improved": "IMPROVED",
+                  "pass": "PASS"}
+CHECK_MARKS = {"fail": "✗", "warn": "⚠", "pass": "✓", "skip": "–"}
 
 
 def case_reason(case: Mapping[str, Any] | None, limit: int = 160) -> str:
@@ -44,7 +47,18 @@ def _when(value: Any) -> str:
     return text[:16].replace("T", " ") if text else "—"
 
 
-def _side_view(side: ReportSide, css: str) -> dict[str, Any]:
+def side_latency(side: ReportSide) -> tuple[float, float] | None:
+    """p50 and p95 of the side's per-case mean latencies (inverted-CDF rule): the same
+    figures as the manifest totals and the p95 latency metric, from any record kind."""
+    from passline.records._write import percentile
+
+    values = [s.latency_s for s in side.summaries.values()]
+    if not values:
+        return None
+    return percentile(values, 0.5), percentile(values, 0.95)
+
+
+def _side_view(side: ReportSide, css: str, alpha: float) -> dict[str, Any]:
     variant = side.variant
     totals = dict(side.manifest.get("totals") or {})
     summaries = side.summaries.values()
@@ -57,30 +71,33 @@ def _side_view(side: ReportSide, css: str) -> dict[str, Any]:
         tokens = sum(s.tokens * s.n_trials for s in summaries)
     judge = totals.get("judge_cost_usd") or 0.0
     cost_text = fmt.money(cost) + (f" (+{fmt.money(judge)} judge)" if judge else "")
-    lat = (f"{fmt.seconds(totals['latency_p50_s'])} / {fmt.seconds(totals['latency_p95_s'])}"
-           if "latency_p50_s" in totals and "latency_p95_s" in totals else "—")
+    lat = side_latency(side)
     trials = side.manifest.get("trials")
     if not isinstance(trials, int):
         trials = max((s.n_trials for s in summaries), default=0)
+    rate = sum(s.pass_rate for s in summaries) / n if n else math.nan
     return {
         "role": side.role, "css": css, "kind": side.kind, "label": side.label,
         "variant": str(variant.get("name") or "—"), "model": str(variant.get("model") or "—"),
         "prompts": str(variant.get("prompts") or "—"), "n_cases": f"{n:,}", "trials": trials,
         "created_at": _when(side.manifest.get("created_at")), "cost": cost_text,
-        "tokens": fmt.integer(tokens), "latency": lat,
+        "tokens": fmt.integer(tokens),
+        "latency": f"{fmt.seconds(lat[0])} / {fmt.seconds(lat[1])}" if lat else "—",
+        "pass_rate": words.wilson_text(rate, n, alpha),
     }
 
 
-def metric_row(m: MetricResult, alpha: float) -> dict[str, Any]:
+def metric_row(m: MetricResult, alpha: float, comparison: Comparison | None = None
+               ) -> dict[str, Any]:
     ci = (f"{fmt.metric_delta(m.name, m.delta_kind, m.ci_low, unit=False)} .. "
           f"{fmt.metric_delta(m.name, m.delta_kind, m.ci_high)}"
           if fmt.finite(m.ci_low) and fmt.finite(m.ci_high) else "n/a")
-    if m.significant:
-        note = f"{m.direction} (significant at α={alpha:g})"
-    else:
-        note = "no significant change"
-        if fmt.finite(m.mde) and m.mde > 0:
-            note += f"; could detect ±{fmt.metric_delta(m.name, m.delta_kind, m.mde).lstrip('+')}"
+    note = words.metric_reading(m, alpha=alpha)
+    if comparison is not None:
+        power = words.power_sentence(m, comparison.n_pairs, comparison.n_clusters,
+                                     comparison.sampling_unit)
+        if power:
+            note += f"; {power}"
     if m.design_effect is not None and math.isfinite(m.design_effect) and m.design_effect > 1.05:
         note += f"; design effect {m.design_effect:.2f}"
     return {
@@ -91,6 +108,41 @@ def metric_row(m: MetricResult, alpha: float) -> dict[str, Any]:
         "p": fmt.p_value(m.p_value), "test": fmt.TEST_LABELS.get(m.test, m.test),
         "n": f"{m.n_pairs:,}", "direction": m.direction, "note": note,
     }
+
+
+def must_pass_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """Must-pass cases that need a reader's eye, pre-existing failures first."""
+    labels = {"pre-existing": "fails in the baseline too (pre-existing)",
+              "confirmed": "newly fails, confirmed", "suspect": "newly failed, not confirmed",
+              "untested": "newly failed, not confirmed (no new trials)",
+              "not-confirmed": "newly failed, not confirmed by new trials"}
+    order = {"pre-existing": 0, "confirmed": 1}
+    rows = []
+    for m in sorted((m for m in comparison.must_pass if m.status != "ok"),
+                    key=lambda m: (order.get(m.status, 2), m.eval, m.case_id)):
+        again = ""
+        if m.new_candidate or m.new_baseline:
+            again = (f"new trials: candidate {words.outcome_counts(m.new_candidate)}"
+                     + (f", baseline {words.outcome_counts(m.new_baseline)}"
+                        if m.new_baseline else "")
+                     + f"; exact one-sided {words.p_text(m.p_value)}")
+        elif m.p_value is not None:
+            again = f"exact one-sided {words.p_text(m.p_value)} on the first trials"
+        rows.append({"case_id": m.case_id, "eval": m.eval, "status": m.status,
+                     "label": labels.get(m.status, m.status),
+                     "outcomes_b": fmt.outcomes(m.baseline_outcomes),
+                     "outcomes_c": fmt.outcomes(m.candidate_outcomes), "again": again})
+    return rows
+
+
+def confirmation_text(comparison: Comparison) -> str:
+    info = comparison.confirmation
+    if info is None:
+        return ("No confirmation runs: must-pass failures and borderline drops were judged on "
+                "the first trials alone.")
+    text = (f"Confirmation runs: {info.runs:,} agent runs of a {info.budget:,}-run budget; the "
+            f"baseline's variant was {'re-run' if info.baseline_rerun else 'not re-run'}.")
+    return text + (f" {info.note}." if info.note else "")
 
 
 def _change_view(c: CaseChange, index: int, case: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -117,15 +169,20 @@ def _judges(base: ReportSide, cand: ReportSide) -> list[dict[str, Any]]:
                 return f"{v:.2f}" if fmt.finite(v) else "—"
 
             bias = j.get("position_bias_rate")
-            n = j.get("n", j.get("n_items"))
             rows.append({"rubric": str(rubric), "side": side.role, "accuracy": num("accuracy"),
                          "kappa": num("kappa"), "weighted_kappa": num("weighted_kappa"),
-                         "n": fmt.integer(n) if fmt.finite(n) else "—",
+                         "n": _judge_items(j),
                          "position_bias": fmt.pct(bias) if fmt.finite(bias) else "—",
                          "trusted": bool(j.get("trusted")),
                          # untrusted-judge policy: what its scores did (docs/judges.md)
                          "role": role_text(j), "trust": trust_text(j)})
     return rows
+
+
+def _judge_items(j: Mapping[str, Any]) -> str:
+    """Calibration items the judge was measured on (manifests store ``n_items``)."""
+    n = j.get("n_items", j.get("n"))
+    return fmt.integer(n) if fmt.finite(n) else "—"
 
 
 def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base: ReportSide,
@@ -142,6 +199,7 @@ def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base:
                 f"paired cases · pass rate {fmt.pct(pr.baseline)} → {fmt.pct(pr.candidate)}")
     slices = sorted(comparison.slices, key=lambda s: (not s.significant, s.p_adjusted, s.slice))
     slice_rows = [{
+        "reading": words.slice_reading(s, comparison.correction, comparison.alpha),
         "slice": s.slice, "n": f"{s.n_pairs:,}", "baseline": fmt.pct(s.baseline),
         "candidate": fmt.pct(s.candidate), "delta": fmt.metric_delta("pass_rate", "absolute",
                                                                      s.delta),
@@ -168,11 +226,15 @@ def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base:
                     "label": VERDICT_LABELS.get(verdict.status, verdict.status.upper()),
                     "headline": headline,
                     "reasons": [(c.status, c.message) for c in _ordered_checks(verdict)]},
-        "sides": [_side_view(base, "base"), _side_view(cand, "cand")],
+        "sides": [_side_view(base, "base", comparison.alpha),
+                  _side_view(cand, "cand", comparison.alpha)],
         "n_pairs": f"{comparison.n_pairs:,}", "n_clusters": f"{comparison.n_clusters:,}",
         "datasets": ", ".join(comparison.datasets) or "—",
         "level": f"{1 - comparison.alpha:.0%}", "correction": comparison.correction,
-        "metrics": [metric_row(m, comparison.alpha) for m in comparison.metrics],
+        "metrics": [metric_row(m, comparison.alpha, comparison) for m in comparison.metrics],
+        "must_pass": must_pass_rows(comparison),
+        "confirmation": confirmation_text(comparison),
+        "sampling_unit": comparison.sampling_unit,
         "slices": slice_rows, "slices_total": len(comparison.slices),
         "regressions": [_change_view(c, index_of[c.key], by_key.get(c.key))
                         for c in regs[:MAX_LISTED_CHANGES]],
@@ -201,6 +263,6 @@ def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base:
 
 
 def _ordered_checks(verdict: Verdict) -> list[Any]:
-    """Failing checks first, in the gate's order (as Verdict.reasons)."""
-    return ([c for c in verdict.checks if c.status == "fail"]
-            + [c for c in verdict.checks if c.status != "fail"])
+    """Failing checks first, then warnings, in the gate's order (as Verdict.reasons)."""
+    rank = {"fail": 0, "warn": 1}
+    return sorted(verdict.checks, key=lambda c: rank.get(c.status, 2))

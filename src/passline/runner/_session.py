@@ -168,6 +168,11 @@ class EvalSession:
                 info.update(name=parsed.name, version=parsed.version)
                 if parsed.path is not None and Path(parsed.path).exists():
                     info["fingerprint"] = dataset_fingerprint(parsed.path)
+                    from passline.golden._layout import declared_sampling_unit
+
+                    unit = declared_sampling_unit(parsed.path)
+                    if unit:  # read by compare: clusters are the sampling unit only if declared
+                        info["sampling_unit"] = unit
             except Exception:  # provenance is best effort; loading already succeeded
                 log.debug("no fingerprint for %s", ref, exc_info=True)
             if cases:

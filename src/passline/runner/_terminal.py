@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from passline.records._write import percentile
+from passline.records._write import case_latencies, percentile
 
 if TYPE_CHECKING:
     from passline.runner._session import EvalSession
@@ -57,7 +57,7 @@ def summary_rows(rows: Sequence[Mapping[str, Any]], *, slice_prefix: str = "work
     out = []
     for name in sorted(groups, key=lambda g: (g.strip().split(" ")[0], g.startswith(" "), g)):
         rs = groups[name]
-        lat = [float(r.get("latency_s") or 0.0) for r in rs]
+        lat = case_latencies(rs)  # per-case means, as in the manifest and the report
         out.append((name, len(rs), sum(r.get("status") == "pass" for r in rs) / len(rs),
                     statistics.fmean(float(r.get("score") or 0.0) for r in rs),
                     sum(float(r.get("cost_usd") or 0.0) for r in rs), percentile(lat, 0.5),
@@ -69,6 +69,8 @@ def summary(session: EvalSession, reporter: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from passline.compare._words import wilson_text
+
     verbose = reporter.config.get_verbosity() >= 0
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=reporter.isatty, width=max(reporter._tw.fullwidth,
@@ -77,19 +79,23 @@ def summary(session: EvalSession, reporter: Any) -> None:
     for name, manifest in session.summaries.items():
         t = manifest.get("totals") or {}
         variant = manifest.get("variant") or {}
+        rows = session.variant_rows(name)
+        n_cases = len({(r.get("eval"), r.get("case_id")) for r in rows})
         title = (f"passline · {name} = {variant.get('model')}:{variant.get('prompts')} · "
-                 f"{t.get('n', 0)} results · pass {t.get('pass_rate', 0):.1%} · "
-                 f"${t.get('cost_usd', 0):.4f} · {t.get('tokens', 0):,} tokens")
+                 f"{t.get('n', 0)} results · pass "
+                 f"{wilson_text(float(t.get('pass_rate', 0)), n_cases, 0.05)} · "
+                 f"${t.get('cost_usd', 0):.4f} · {t.get('tokens', 0):,} tokens · p95 "
+                 f"{t.get('latency_p95_s', 0):.2f} s")
         if verbose:
             from rich import box
 
             console.print(title, highlight=False, soft_wrap=True)
             table = Table(pad_edge=False,
                           box=box.SIMPLE_HEAD if reporter.isatty else box.ASCII2)
-            for col in ("dataset / slice", "n", "pass rate", "mean score", "cost $", "p50 s",
-                        "p95 s"):
+            for col in ("dataset / slice", "n", "pass rate", "mean score", "cost $",
+                        "p50 s (per case)", "p95 s (per case)"):
                 table.add_column(col, justify="left" if col.startswith("dataset") else "right")
-            for g, n, pr, sc, cost, p50, p95 in summary_rows(session.variant_rows(name)):
+            for g, n, pr, sc, cost, p50, p95 in summary_rows(rows):
                 table.add_row(g, str(n), f"{pr:.1%}", f"{sc:.3f}", f"{cost:.4f}",
                               f"{p50:.2f}", f"{p95:.2f}")
             console.print(table)
@@ -104,18 +110,3 @@ def summary(session: EvalSession, reporter: Any) -> None:
     reporter.write_sep("=", "passline")
     for line in buf.getvalue().rstrip("\n").splitlines():
         reporter.write_line(line)
-
-
-def gate_session(session: EvalSession, baseline: str) -> int:
-    """Compare the session's (last) variant with ``baseline``; returns the exit code."""
-    from passline.compare import compare, gate, load_policy
-
-    name, manifest = list(session.summaries.items())[-1]
-    policy = load_policy(session.root)
-    comparison = compare(baseline, manifest["_path"], alpha=policy.alpha,
-                         must_pass_tag=policy.must_pass_tag)
-    verdict = gate(comparison, policy)
-    lines = [f"passline gate: {verdict.status.upper()} ({name} vs {baseline})"]
-    lines += [f"  - {r}" for r in verdict.reasons]
-    session.verdict_text = "\n".join(lines)
-    return int(verdict.exit_code)
