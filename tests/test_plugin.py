@@ -300,7 +300,12 @@ def test_gate_refuses_to_judge_a_run_with_errors(pytester: pytest.Pytester) -> N
                             "expected": {"facts": ["x"]}}) + "\n" for i in range(6)))
     result = pytester.runpytest("--passline-baseline", str(baseline), "-p", "no:cacheprovider")
     assert result.ret == 3  # an outage is an infrastructure error, never a verdict
-    result.stdout.fnmatch_lines(["*passline gate: NOT RUN -- 6 agent run(s) ended in error*"])
+    result.stdout.fnmatch_lines(
+        ["*passline gate: NOT RUN -- every agent run (6) ended in error: an outage*"])
+    # without a baseline too: a total outage is not "some evals failed"
+    alone = pytester.runpytest("-p", "no:cacheprovider")
+    assert alone.ret == 3
+    alone.stdout.fnmatch_lines(["*NOT RUN -- every agent run (6) ended in error*"])
 
 
 def test_gate_keeps_plain_test_failures_and_early_stops(pytester: pytest.Pytester) -> None:
@@ -313,7 +318,7 @@ def test_gate_keeps_plain_test_failures_and_early_stops(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(["*passline gate: PASS*"])
     assert result.ret == 1  # the verdict passes, but a plain test failed
     early = pytester.runpytest("-x", "--passline-baseline", baseline, "-p", "no:cacheprovider")
-    assert early.ret == 1
+    assert early.ret == 3  # no verdict on incomplete evidence
     early.stdout.fnmatch_lines(["*passline gate: NOT RUN -- the session stopped early*"])
 
 
@@ -417,3 +422,59 @@ async def agent(case_input, ctx):
     first = sorted((pytester.path / "runs").iterdir())[0]
     row = next(iter(read_rows(first)))
     assert 'myagent.py", line 5, in pick' in row["run"]["metadata"]["traceback"]
+
+
+VARIANT_AGENT = '''
+from passline import AgentRun
+
+async def agent(case_input, ctx):
+    r = await ctx.client.chat([{"role": "user", "content": case_input["message"]}],
+                              model=ctx.model, trial=ctx.trial)
+    message = case_input["message"]
+    number = message.rsplit(" ", 1)[-1]
+    broken = ctx.prompts == "bad" and (number.isdigit() and int(number) < 15
+                                       or "critical" in message)
+    return AgentRun(answer="nothing useful" if broken else message, usage=r.usage,
+                    latency_s=r.latency_s)
+'''
+QUIET_GATE = "[tool.passline.gate]\nmax_p95_latency_increase = inf\nmax_cost_increase = inf\n"
+
+
+def test_two_variants_end_with_a_verdict_a_report_and_the_gate_exit_code(
+        pytester: pytest.Pytester) -> None:
+    root = make_project(pytester, n=30, extra_toml=QUIET_GATE + "confirm_trials = 0\n")
+    pytester.makepyfile(myagent=VARIANT_AGENT)
+    result = pytester.runpytest("--passline-variant", "base=sim-1:good", "--passline-variant",
+                                "cand=sim-1:bad", "-p", "no:cacheprovider")
+    assert result.ret == 1  # the gate's verdict, not "some evals failed"
+    result.stdout.fnmatch_lines(["*passline gate: REGRESSED (cand vs base)*",
+                                 "*pass rate * significant drop (p = *",
+                                 "*report: *vs-base*index.html*"])
+    (cand_dir,) = [p for p in (root / "runs").iterdir() if p.name.endswith("-cand")]
+    for name in ("index.html", "summary.md", "junit.xml"):
+        assert (cand_dir / "vs-base" / name).is_file()
+    assert "REGRESSED" in (cand_dir / "vs-base" / "summary.md").read_text()
+    # the same variant twice: nothing to gate against, the session passes
+    same = pytester.runpytest("--passline-variant", "one=sim-1:good", "--passline-variant",
+                              "two=sim-1:good", "-p", "no:cacheprovider")
+    assert same.ret == 0
+    same.stdout.fnmatch_lines(["*passline gate: PASS (two vs one)*"])
+    off = pytester.runpytest("--passline-variant", "base=sim-1:good", "--passline-variant",
+                             "cand=sim-1:bad", "--passline-compare=off", "-p",
+                             "no:cacheprovider")
+    assert off.ret == 1 and "passline gate" not in off.stdout.str()  # pytest's own code
+
+
+def test_a_must_pass_failure_is_confirmed_by_new_trials_before_it_fails_the_session(
+        pytester: pytest.Pytester) -> None:
+    critical = {"id": "critical", "input": {"message": "critical hello 99"},
+                "expected": {"facts": ["critical hello"]}, "tags": ["must-pass"]}
+    make_project(pytester, n=3, trials=3, extra_rows=[critical], extra_toml=QUIET_GATE)
+    pytester.makepyfile(myagent=VARIANT_AGENT.replace("int(number) < 15", "int(number) < 0"))
+    result = pytester.runpytest("--passline-variant", "base=sim-1:good", "--passline-variant",
+                                "cand=sim-1:bad", "-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "*confirming 1 must-pass case(s), look 1 of 3*",
+        "*1 must-pass case newly fails, confirmed by an exact test: critical*3/3 -> 0/3 trials"
+        " passed; then 0/5 new candidate trials vs 8/8 baseline trials*"])

@@ -53,6 +53,11 @@ def metric_reading(m: MetricResult, *, alpha: float | None = None, min_units: in
         return f"not significant after confirmation ({looks})"
     if m.significant:
         return f"significant {change_word(m.delta)} ({p_text(m.p_value)})"
+    if (m.delta_kind == "relative" and m.p_value is not None and m.p_value < m.level
+            and not (m.ci_low > 0 or m.ci_high < 0)):
+        # cost and latency need the interval and the paired test to agree (docs/statistics.md)
+        return (f"not significant: the {1 - m.level:.0%} CI of the change includes 0 (the "
+                f"paired test alone gives {p_text(m.p_value)})")
     if (alpha is not None and m.p_value is not None and m.level < alpha
             and m.level <= m.p_value < alpha):
         return (f"not significant ({p_text(m.p_value)}; the first-look level is "

@@ -105,8 +105,8 @@ def summary(session: EvalSession, reporter: Any) -> None:
     for note in session.notes:  # outages, interrupted runs, abandoned calls
         console.print(note, highlight=False, soft_wrap=True)
     verdict = session.verdict_text
-    if verdict:
-        console.print(verdict)
+    if verdict:  # soft wrap: paths and long reasons stay whole for copying
+        console.print(verdict, soft_wrap=True, highlight=False)
     reporter.write_sep("=", "passline")
     for line in buf.getvalue().rstrip("\n").splitlines():
         reporter.write_line(line)
