@@ -93,7 +93,8 @@ def refusal(sources: list[tuple[str, str]], *, allow_errors: bool, allow_partial
     return ""
 
 
-def cli_rerun(baseline: str, candidate: str, policy: Any) -> tuple[Any, str]:
+def cli_rerun(baseline: str, candidate: str, policy: Any, root: Path | None = None
+              ) -> tuple[Any, str]:
     """A re-runner for `--confirm`, or (None, why not): this checkout must be the code the
     candidate was recorded with; the baseline is re-run only if it is its code too."""
     from passline.compare import load_baseline, read_manifest
@@ -102,8 +103,9 @@ def cli_rerun(baseline: str, candidate: str, policy: Any) -> tuple[Any, str]:
 
     if not policy.confirms:
         return None, "confirmation is off ([tool.passline.gate] confirm_trials = 0)"
-    pyproject = find_pyproject(Path.cwd())
-    root = pyproject.parent if pyproject is not None else Path.cwd()
+    if root is None:
+        pyproject = find_pyproject(Path.cwd())
+        root = pyproject.parent if pyproject is not None else Path.cwd()
 
     def manifest_of(source: str) -> dict[str, Any]:
         path = Path(source)
@@ -123,14 +125,15 @@ def cli_rerun(baseline: str, candidate: str, policy: Any) -> tuple[Any, str]:
 
 def decide(baseline: str, candidate: str, policy: Any, *, confirm: bool, n_boot: int = 2000,
            seed: int = 0, correction: str = "holm", cluster_key: str | None = "cluster",
-           allow_errors: bool = False, say: Any = None) -> tuple[Any, Any]:
+           allow_errors: bool = False, say: Any = None, root: Path | None = None
+           ) -> tuple[Any, Any]:
     """compare (+ confirmation runs) + gate: the (comparison, verdict) both CLIs show."""
     import dataclasses
 
     from passline.compare import compare, first_look_alpha, gate
     from passline.compare import confirm as run_confirmation
 
-    rerun, note = cli_rerun(baseline, candidate, policy) if confirm else (None, "")
+    rerun, note = cli_rerun(baseline, candidate, policy, root) if confirm else (None, "")
     if confirm and rerun is None and say is not None:
         say(note)
     staged = rerun is not None and rerun.baseline_available and policy.confirm_metrics
