@@ -116,9 +116,15 @@ def test_gate_and_report_refuse_a_stopped_run_and_allow_partial_names_what_is_mi
     assert f"passline report: NOT RUN -- the candidate {stopped} is incomplete" in out
     assert not (project / "r").exists()
 
-    # the other way round: an incomplete baseline is refused too
+    # the other way round: an incomplete baseline is refused too, by the CLI and by pytest
     assert main(["gate", str(stopped), str(base)]) == ExitCode.INFRASTRUCTURE_ERROR
     assert "the baseline" in capsys.readouterr().out
+    if sig == signal.SIGKILL:
+        gated = subprocess.run(pytest_cmd("runs/again", f"--passline-baseline={stopped}"),
+                               cwd=project, env=env(), capture_output=True, text=True,
+                               timeout=300, check=False)
+        assert gated.returncode == ExitCode.INFRASTRUCTURE_ERROR, gated.stdout[-2000:]
+        assert f"NOT RUN -- the baseline {stopped} is incomplete (crashed" in gated.stdout
 
     code = main(["gate", str(base), str(stopped), "--allow-partial"])
     out = " ".join(capsys.readouterr().out.split())
