@@ -199,7 +199,8 @@ def write_synthetic_runs(root: str | Path, *, n_cases: int = 40, trials: int = 1
                                        f" {evil1}\n{{{{ task }}}}\n",
                  "support/v2.j2": "Help the customer.\nUse tools.\n"}
     judge_info = {"helpfulness@v1": {"accuracy": 0.86, "kappa": 0.71, "weighted_kappa": 0.78,
-                                     "n": 120, "trusted": True, "position_bias_rate": 0.04}}
+                                     "n_items": 120, "trusted": True,
+                                     "position_bias_rate": 0.04}}
     dirs = []
     for side, name, model, prompts, passes in (
             ("baseline", "base" + evil0, "sim-2", "v1", base_pass),
@@ -211,7 +212,9 @@ def write_synthetic_runs(root: str | Path, *, n_cases: int = 40, trials: int = 1
                         "params": {"temperature": 0.0 if side == "baseline" else 0.2}},
             "passline_version": "0.1.0", "git_sha": None,
             "datasets": {"support-unit@v2": {
-                "name": "support-unit", "version": "v2", "n_cases": n_cases,
+                "name": "support-unit", "version": "v2",
+                # the candidate's dataset lacks the cases that are in the baseline only
+                "n_cases": n_cases - (only_in_baseline if side == "candidate" else 0),
                 "fingerprint": "def456" if fingerprint_changed and side == "candidate"
                 else "abc123"}},
             "settings": {"model": model, "prompts": prompts, "trials": trials,
