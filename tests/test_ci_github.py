@@ -73,7 +73,9 @@ def _outputs(path: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    return write_synthetic_runs(root, n_cases=30, trials=2, n_regressed=4, n_improved=2,
+    # enough flips for a significant drop: a must-pass case going 2/2 -> 0/2 alone is a
+    # warning until confirmation runs confirm it (docs/statistics.md, section 7)
+    return write_synthetic_runs(root, n_cases=30, trials=2, n_regressed=8, n_improved=0,
                                 n_errored=0)
 
 

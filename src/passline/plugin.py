@@ -132,8 +132,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--passline-allow-partial", dest="passline_allow_partial",
                     action="store_true", default=False,
                     help="gate even when a record is incomplete (interrupted, crashed, a shard "
-                    "or a -k selection); the verdict names the cases that did not run. Default: "
-                    "an incomplete record exits 3.")
+                    "or a -k selection); the verdict names the cases that did not run. Values: "
+                    "a flag. Default: off (an incomplete record exits 3).")
     group.addoption("--passline-compare", dest="passline_compare", default="auto",
                     choices=("auto", "off"),
                     help="with two or more variants, end the session by comparing each with the "

@@ -74,6 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where named baselines live (default reports/baselines)")
     g.add_argument("--allow-errors", action="store_true",
                    help="count agent runs that ended in error as failures instead of exiting 3")
+    from passline.cli.gate import add_evidence_options
+
+    add_evidence_options(g)  # --confirm, --allow-partial (as `passline gate`)
     add_output_flags(g)
     g.set_defaults(func=gate_cmd)
 
@@ -218,9 +221,9 @@ def find_candidate(runs_dir: Path, variant: str | None, out: Path | None
 
 def gate_cmd(args: argparse.Namespace) -> int:
     from passline.ci import CIContext, append_step_summary, set_outputs
-    from passline.cli.gate import errored_rows, print_verdict, resolve_source
+    from passline.cli.gate import decide, print_verdict, refusal, resolve_source
     from passline.cli.report import default_out_dir
-    from passline.compare import compare, gate, load_policy
+    from passline.compare import load_policy
     from passline.records import atomic_write_json
     from passline.report import build_report
 
@@ -228,23 +231,20 @@ def gate_cmd(args: argparse.Namespace) -> int:
     outputs_file = os.environ.get("GITHUB_OUTPUT")
     baseline = resolve_source(args.baseline, args.baselines_dir)
     candidate = resolve_source(args.candidate, args.baselines_dir)
-    for side in (baseline, candidate):
-        errors = [] if args.allow_errors else errored_rows(side)
-        if errors:
-            first = errors[0]
-            text = (f"passline gate: NOT RUN -- {len(errors)} agent run(s) in {side} ended in "
-                    f"error (first: {first.get('case_id')}: {str(first.get('error'))[:200]}); "
-                    "an outage must not pass or fail a gate. Fix the cause and re-run, or "
-                    "pass --allow-errors to count errors as failures.")
-            print(text)
-            append_step_summary(ctx.step_summary, f"### ⚠️ passline: NOT RUN\n\n{text}\n")
-            set_outputs(outputs_file, {"verdict": "error",
-                                       "exit-code": int(ExitCode.INFRASTRUCTURE_ERROR)})
-            return int(ExitCode.INFRASTRUCTURE_ERROR)
+    # an errored or incomplete record gets no verdict (docs/statistics.md, section 9)
+    why = refusal([("baseline", baseline), ("candidate", candidate)],
+                  allow_errors=args.allow_errors, allow_partial=args.allow_partial)
+    if why:
+        text = f"passline gate: NOT RUN -- {why}"
+        print(text)
+        append_step_summary(ctx.step_summary, f"### ⚠️ passline: NOT RUN\n\n{text}\n")
+        set_outputs(outputs_file, {"verdict": "error",
+                                   "exit-code": int(ExitCode.INFRASTRUCTURE_ERROR)})
+        return int(ExitCode.INFRASTRUCTURE_ERROR)
     policy = load_policy()
-    comparison = compare(baseline, candidate, alpha=policy.alpha,
-                         must_pass_tag=policy.must_pass_tag)
-    verdict = gate(comparison, policy)
+    comparison, verdict = decide(
+        baseline, candidate, policy, confirm=args.confirm, allow_errors=args.allow_errors,
+        say=None if args.json else (lambda line: print(f"passline gate: {line}")))
     out = Path(args.out) if args.out else default_out_dir(baseline, candidate)
     report_url = (args.report_url or os.environ.get("PASSLINE_REPORT_URL") or ctx.run_url
                   or None)

@@ -184,7 +184,8 @@ def write_synthetic_runs(root: str | Path, *, n_cases: int = 40, trials: int = 1
     for i in regressed:
         cand_pass[i] = False
     if regressed and "must-pass" not in cases[regressed[0]]["tags"]:
-        cases[regressed[0]]["tags"].append("must-pass")  # so the gate surely fails
+        # a must-pass regression: a warning, or a failure once confirmation runs confirm it
+        cases[regressed[0]]["tags"].append("must-pass")
     for i in improved:
         cand_pass[i] = True
     used = set(regressed) | set(improved)
