@@ -28,17 +28,18 @@ def test_identical_variants_pass_and_v3_regressed_is_caught(bench, tmp_path, mon
     # the bench points PYTHONPATH and sys.path at its project copy: restore both afterwards
     monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
     monkeypatch.setattr(sys, "path", list(sys.path))
-    code = bench.main(["--pairs", "2", "--detect", "1", "--tool-pairs", "0",
+    code = bench.main(["--aa-runs", "3", "--detect", "1", "--tool-pairs", "0",
                        "--targets", "evals/test_tools.py", "-k", "refund-status",
                        "--work", str(tmp_path)])
     assert code == 0
     aa = [json.loads(line) for line in (tmp_path / "aa.jsonl").read_text().splitlines()]
     v3 = [json.loads(line) for line in (tmp_path / "v3.jsonl").read_text().splitlines()]
     # seeded runs: these pairs of the identical variant must not fail the gate
-    assert [r["status"] for r in aa] == ["pass", "pass"], aa
+    assert [r["status"] for r in aa] == ["pass", "pass", "pass"], aa  # 3 pairs of 3 runs
     (caught,) = v3
     assert caught["status"] == "regressed" and "must_pass" in caught["failing"], caught
     assert "confirmed" in caught["must_pass"].values()
     assert caught["runs"] > 0  # the must-pass failures were confirmed by new trials
     out = capsys.readouterr().out
-    assert "A/A false-alarm rate (identical variants, whole gate): 0/2 = 0.000" in out
+    assert "A/A false-alarm rate (identical variants, whole gate), all 3 pairs of 3 runs" in out
+    assert "0/3 = 0.000" in out
