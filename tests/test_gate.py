@@ -45,7 +45,8 @@ def make_run(outcomes, *, run_id="run", tags=None, clusters=None, cost=0.001, la
             })
     manifest = {"schema_version": 1, "run_id": run_id, "trials": 1,
                 "finished_at": "2026-11-27T10:00:00+00:00",
-                "variant": {"name": run_id, "model": "sim-2", "prompts": "v2", "params": {}},
+                "variant": {"name": run_id, "model": "gpt-4o-mini", "prompts": "v2",
+                            "params": {}},
                 "datasets": {"tools-unit@v2": {"name": "tools-unit", "version": "v2",
                                                "fingerprint": "f00d", "n_cases": len(outcomes)}}}
     return manifest, rows
@@ -429,3 +430,15 @@ def test_gate_cli_refuses_runs_with_errored_rows(tmp_path, capsys):
     assert "NOT RUN -- 2 agent run(s)" in capsys.readouterr().out
     args = parser.parse_args(["gate", str(base), str(cand), "--allow-errors"])
     assert args.func(args) in (int(ExitCode.OK), int(ExitCode.REGRESSION))
+
+
+def test_latency_of_the_built_in_simulator_is_not_compared():
+    # the simulator answers in-process: its latency is this machine's load, not a model's
+    plain = make_run(["pass"] * 50)
+    sim = ({**plain[0], "variant": {**plain[0]["variant"], "model": "sim-2"}}, plain[1])
+    verdict = verdict_of(sim, _with_latency(sim, 3.0))
+    (lat,) = [c for c in verdict.checks if c.name == "latency_p95"]
+    assert verdict.status == "pass" and lat.status == "skip"
+    assert "answered by the built-in simulator, whose latency measures this machine's load" \
+        in lat.message
+    assert verdict_of(plain, _with_latency(plain, 3.0)).status == "regressed"  # a real endpoint

@@ -91,6 +91,7 @@ def compare(
     data = _PairedData(pairs, clustered=clustered)
     cached = base.info.cache_hits > 0 or cand.info.cache_hits > 0
     metrics = _metrics(data, alpha=alpha, n_boot=n_boot, seed=seed, cached=cached,
+                       simulated=base.info.simulated or cand.info.simulated,
                        first_look_alpha=first_look_alpha)
     only_b = tuple(sorted(base.cases.keys() - cand.cases.keys()))
     return Comparison(
@@ -217,7 +218,8 @@ def quality_pvalues(d_pass: np.ndarray, d_score: np.ndarray, index: np.ndarray, 
 
 
 def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached: bool = False,
-             first_look_alpha: float | None = None) -> tuple[MetricResult, ...]:
+             simulated: bool = False, first_look_alpha: float | None = None
+             ) -> tuple[MetricResult, ...]:
     import numpy as np
 
     n, index, n_units = data.n, data.index, data.n_units
@@ -293,19 +295,21 @@ def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached:
                                    rng=st.make_rng(seed, _STREAM_LATENCY))
     out.append(_relative_metric("latency_p95", base_lat, cand_lat, reps[:, 3], alpha, n,
                                 p_lat, test_lat, d_log_lat, index, n_units,
-                                comparable=not cached))
+                                not_comparable="cached" if cached else
+                                "simulated" if simulated else ""))
     return tuple(out)
 
 
 def _relative_metric(name: str, base: float, cand: float, reps: np.ndarray, alpha: float,
                      n: int, p: float | None, test: str, diffs: np.ndarray | None,
-                     index: np.ndarray, n_units: int, *, comparable: bool = True
+                     index: np.ndarray, n_units: int, *, not_comparable: str = ""
                      ) -> MetricResult:
     """Cost and latency: lower is better. Significant only when the CI of the change
     excludes 0, the paired sign-flip test agrees (p < alpha), and there
     are at least ``MIN_RELATIVE_UNITS`` units: percentile intervals of a ratio of skewed
     means or of a tail quantile under-cover with few units, the sign-flip test does not.
-    ``comparable=False`` (cached model calls) never makes a change significant."""
+    ``not_comparable`` ("cached": model calls served from the cache; "simulated": the
+    built-in simulator, whose latency is the host's load) never makes a change significant."""
     import numpy as np
 
     if base > 0:
@@ -315,7 +319,7 @@ def _relative_metric(name: str, base: float, cand: float, reps: np.ndarray, alph
         se = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
     else:  # nothing to be relative to (e.g. unpriced model): no relative change defined
         delta, lo, hi, se = (0.0 if cand == base else math.nan), math.nan, math.nan, math.nan
-    not_gated = ("cached" if not comparable else
+    not_gated = (not_comparable or
                  "undefined" if not math.isfinite(delta) else
                  "few-units" if n_units < MIN_RELATIVE_UNITS else "")
     # a zero-width interval alone (one tail case, or a single unit) proves nothing: the paired

@@ -219,7 +219,14 @@ def _mean_check(m: MetricResult, label: str, margin: float, where: str, level: f
 
 
 def _cache_note(comparison: Comparison) -> str:
-    """Why latency cannot be compared ("" when it can): cached model calls take 0 s."""
+    """Why latency cannot be compared ("" when it can): cached model calls take 0 s, and the
+    built-in simulator's latency is the CPU load of the machine that ran it."""
+    sim = [name for name, info in (("baseline", comparison.baseline),
+                                   ("candidate", comparison.candidate)) if info.simulated]
+    if sim:
+        return (f"the {' and the '.join(sim)} {'was' if len(sim) == 1 else 'were'} answered "
+                "by the built-in simulator, whose latency measures this machine's load, not a "
+                "model")
     sides = [(name, info.cache_hits) for name, info in
              (("baseline", comparison.baseline), ("candidate", comparison.candidate))
              if info.cache_hits > 0]

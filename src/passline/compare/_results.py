@@ -186,6 +186,7 @@ class RunInfo:
     trials: int | None
     n_cases: int
     cache_hits: int = 0  # model calls served from the record/replay cache (latency 0)
+    simulated: bool = False  # served by the built-in simulator: latency is this machine's load
 
     def to_dict(self) -> dict[str, Any]:
         return _as_dict(self)

@@ -41,7 +41,18 @@ def _info(label: str, kind: str, source: str | None, manifest: Mapping[str, Any]
         trials=int(trials) if isinstance(trials, int) else None,
         n_cases=len(cases),
         cache_hits=hits if isinstance(hits, int) and not isinstance(hits, bool) else 0,
+        simulated=simulated(manifest),
     )
+
+
+def simulated(manifest: Mapping[str, Any]) -> bool:
+    """Whether the run's model was the built-in simulator (a ``sim-*`` model with no other
+    endpoint configured): its latency is CPU time on the machine that ran it."""
+    variant = manifest.get("variant")
+    settings = manifest.get("settings")
+    model = str(variant.get("model") or "") if isinstance(variant, Mapping) else ""
+    base_url = str(settings.get("base_url") or "") if isinstance(settings, Mapping) else ""
+    return model.startswith("sim-") and base_url in ("", "sim")
 
 
 def _strip_clusters(cases: dict[CaseKey, CaseSummary]) -> dict[CaseKey, CaseSummary]:

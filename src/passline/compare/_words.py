@@ -42,6 +42,9 @@ def metric_reading(m: MetricResult, *, alpha: float | None = None, min_units: in
         return FEW_UNITS.format(n=min_units) + f" ({m.n_units})"
     if m.not_gated == "cached":
         return "not compared: model calls were served from the record/replay cache"
+    if m.not_gated == "simulated":
+        return ("not compared: the built-in simulator answered, so latency measures this "
+                "machine's load, not a model")
     if m.not_gated == "undefined":
         return "not compared: the baseline value is zero"
     if m.stage2 is not None:
