@@ -122,11 +122,11 @@ def compare(
 
 
 def _discordant(data: _PairedData) -> tuple[tuple[str, str, str, float], ...]:
-    out = []
-    for i, (b, c) in enumerate(data.pairs):
-        weight = abs(c.pass_rate - b.pass_rate) + abs(c.score - b.score)
-        if weight > 1e-12:
-            out.append((c.eval, c.case_id, "/".join(data.labels[i]), weight))
+    import numpy as np
+
+    weight = np.abs(data.pass_c - data.pass_b) + np.abs(data.score_c - data.score_b)
+    out = [(data.pairs[i][1].eval, data.pairs[i][1].case_id, "/".join(data.labels[i]),
+            float(weight[i])) for i in np.flatnonzero(weight > 1e-12)]
     out.sort(key=lambda t: (-t[3], t[0], t[1]))
     return tuple(out)
 
