@@ -106,8 +106,8 @@ def run_eval(proj: Path, name: str, prompts: str, seed: int, args: argparse.Name
              targets: list[str]) -> tuple[Path | None, float]:
     """One eval session of one variant; (run dir, wall seconds). Resumes a finished run."""
     out = proj / "bench-runs" / name
-    done = [p for p in out.glob("*/manifest.json")
-            if json.loads(p.read_text()).get("finished_at")]
+    done = [p for p in out.glob("*/manifest.json")  # an interrupted run is run again
+            if (json.loads(p.read_text()).get("completion") or {}).get("state") == "complete"]
     if done:
         return done[0].parent, 0.0
     shutil.rmtree(out, ignore_errors=True)

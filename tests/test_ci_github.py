@@ -409,3 +409,24 @@ def test_ci_gate_does_not_judge_an_outage(job, tmp_path, capsys):
     assert "NOT RUN" in capsys.readouterr().out
     assert "NOT RUN" in (tmp_path / "step_summary.md").read_text()
     assert _outputs(tmp_path / "output.txt") == {"verdict": "error", "exit-code": "3"}
+
+
+def test_ci_gate_refuses_an_incomplete_candidate_unless_allow_partial(job, tmp_path, capsys):
+    import json as _json
+
+    runs = write_synthetic_runs(tmp_path / "runs", n_cases=30, trials=1, n_regressed=0,
+                                n_improved=0, n_errored=0)
+    manifest_path = Path(runs.candidate) / "manifest.json"
+    manifest = _json.loads(manifest_path.read_text())
+    manifest["completion"] = {"state": "interrupted", "planned_items": 30,
+                              "finished_items": 30, "reason": "stopped by SIGTERM"}
+    manifest_path.write_text(_json.dumps(manifest))
+    code = main(["ci", "gate", str(runs.baseline), str(runs.candidate), "--out",
+                 str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert f"NOT RUN -- the candidate {runs.candidate} is incomplete (interrupted" in out
+    assert _outputs(tmp_path / "output.txt")["exit-code"] == "3"
+    code = main(["ci", "gate", str(runs.baseline), str(runs.candidate), "--out",
+                 str(tmp_path / "r2"), "--allow-partial"])
+    assert code == 0, capsys.readouterr().out

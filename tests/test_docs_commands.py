@@ -82,7 +82,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("newcomer")
     (root / "pyproject.toml").write_text('[project]\nname = "newcomer"\n')
     _sh(root, "passline init")
-    _sh(root, "pytest evals/ --passline-variant base=sim-2:v1 --passline-variant cand=sim-2:v2")
+    out = _sh(root, "pytest evals/ --passline-variant base=sim-2:v1 "
+                    "--passline-variant cand=sim-2:v2")
+    # docs/plugin.md shows this session's end: the verdict, its reasons and the report
+    assert "passline gate: PASS (cand vs base)" in out, out[-3000:]
+    assert "not significant (p = 1)" in out and "not gated: fewer than 20 paired units" in out
+    (cand,) = (root / "reports" / "runs").glob("*-cand")
+    assert {p.name for p in (cand / "vs-base").iterdir()} >= {"index.html", "summary.md",
+                                                               "junit.xml"}
     return root
 
 
@@ -110,6 +117,12 @@ def _report_pair(project: Path, _: Path) -> None:
     base, cand = _run_pair(project)
     out = _sh(project, f"passline report {base} {cand}")
     assert "index.html" in out
+
+
+def _gate_pair(project: Path, _: Path) -> None:
+    base, cand = _run_pair(project)
+    out = _sh(project, f"passline gate {base} {cand}", expect=0)
+    assert out.startswith("PASS")
 
 
 def _baseline_flow(project: Path, _: Path) -> None:
@@ -172,6 +185,7 @@ RUN: dict[str, Recipe] = {
         lambda p, r: _sh(p, "passline golden lock && passline golden validate") and None,
     "passline config": lambda p, r: _sh(p, "passline config") and None,
     "passline report BASE_RUN CAND_RUN": _report_pair,
+    "passline gate BASE_RUN CAND_RUN": _gate_pair,
     "passline report reports/runs/20261127-101500-base reports/runs/20261127-104200-cand":
         _report_pair,
     "passline baseline save main reports/runs/<run-id>": _baseline_flow,

@@ -73,10 +73,11 @@ def baseline_run(root: Path) -> Path:
     return run
 
 
-def stopped_run(root: Path, sig: int) -> Path:
-    """Start a slow session, wait until a few results are recorded, send ``sig``."""
+def stopped_session(root: Path, sig: int, *extra: str) -> tuple[Path, int, str]:
+    """Start a slow session, wait until a few results are recorded, send ``sig``; (the first
+    run dir, exit code, output)."""
     proc = subprocess.Popen(pytest_cmd("runs/stopped", "--passline-sim-latency-ms=400",
-                                       "--passline-concurrency=2"),
+                                       "--passline-concurrency=2", *extra),
                             cwd=root, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
@@ -91,7 +92,11 @@ def stopped_run(root: Path, sig: int) -> Path:
     out, _ = proc.communicate(timeout=120)
     n_rows = results[0].read_text().count("\n")
     assert 4 <= n_rows < N_CASES, out[-2000:]
-    return results[0].parent
+    return results[0].parent, proc.returncode, out
+
+
+def stopped_run(root: Path, sig: int) -> Path:
+    return stopped_session(root, sig)[0]
 
 
 @pytest.mark.parametrize(("sig", "state"), [(signal.SIGKILL, "crashed"),
@@ -136,3 +141,13 @@ def test_gate_and_report_refuse_a_stopped_run_and_allow_partial_names_what_is_mi
     assert "baseline case(s) were not run by the candidate and are left out" in out
     assert "vouched for: c39 (test_evals.py::test_answers)" in out
     assert "test_evals.py::test_answers::c20" in out  # unfinished cases, by name
+
+
+def test_an_interrupted_session_that_compares_exits_3_not_2(project: Path) -> None:
+    # Ctrl-C in a two-variant session: no verdict on incomplete records -- exit 3 (2 is
+    # passline's usage error); a session that does not compare keeps pytest's 2
+    _, code, out = stopped_session(project, signal.SIGINT, "--passline-variant=a=sim-1:v1",
+                                   "--passline-variant=b=sim-1:v1")
+    assert code == ExitCode.INFRASTRUCTURE_ERROR, out[-2000:]
+    assert "passline gate: NOT RUN -- the session was interrupted" in out
+    assert "--passline-resume=RUN" in out

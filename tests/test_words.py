@@ -138,3 +138,21 @@ def test_judge_table_shows_how_many_items_the_judge_was_calibrated_on(tmp_path):
     _, _, out = outputs(tmp_path, *flips(0))
     judges = out["html"][out["html"].index('id="judges"'):]
     assert ">116<" in judges
+
+
+def test_every_percentile_uses_the_documented_inverted_cdf_rule():
+    # docs/statistics.md: "Percentiles use the inverted-CDF rule everywhere"
+    import numpy as np
+
+    from passline.compare._stats import quantile
+    from passline.records._write import percentile
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 7, 20, 101):
+        values = rng.lognormal(size=n)
+        for q in (0.05, 0.5, 0.9, 0.95, 0.99):
+            want = float(np.quantile(values, q, method="inverted_cdf"))
+            assert percentile(list(values), q) == want
+            assert quantile(values, q) == want
+    assert "inverted-CDF rule" in (Path(__file__).parents[1] / "docs" / "statistics.md"
+                                   ).read_text(encoding="utf-8")

@@ -642,7 +642,15 @@ def _gated_exit_status(session: pytest.Session, current: EvalSession, exitstatus
                        f"{str(first.get('error'))[:300]}", ExitCode.INFRASTRUCTURE_ERROR)
     if not comparing:
         return exitstatus
-    if exitstatus not in (0, 1):  # usage errors, internal errors, interrupts keep their code
+    interrupted = [Path(m["_path"]).name for m in current.summaries.values()
+                   if (m.get("completion") or {}).get("state") == "interrupted"]
+    if exitstatus == pytest.ExitCode.INTERRUPTED and interrupted:
+        # Ctrl-C / SIGTERM after runs started: incomplete evidence (3), not pytest's 2, which
+        # passline uses for usage errors (docs/plugin.md, "Exit codes")
+        return not_run(current, f"the session was interrupted, so run(s) {', '.join(interrupted)} "
+                       "are incomplete; finish them with --passline-resume=RUN, then compare",
+                       ExitCode.INFRASTRUCTURE_ERROR)
+    if exitstatus not in (0, 1):  # usage and internal errors keep their code
         current.verdict_text = (f"passline gate: NOT RUN -- the session ended with pytest "
                                 f"exit code {exitstatus} (interrupted or failed to start)")
         return exitstatus
