@@ -85,12 +85,14 @@ pythonpath = ["."]
     return pytester.path
 
 
-def _gate(root: Path) -> str:
-    from passline.compare import compare, gate, load_policy
+def _gate(result: pytest.RunResult) -> str:
+    """The verdict the two-variant session ended with (after its confirmation runs: a
+    must-pass case's single failing trial is decided by new trials, docs/statistics.md)."""
+    import re
 
-    runs = {json.loads((d / "manifest.json").read_text())["variant"]["name"]: d
-            for d in (root / "runs").iterdir()}
-    return gate(compare(runs["base"], runs["cand"]), load_policy(root)).status
+    (status,) = re.findall(r"passline gate: (\w+) \(cand vs base\)", result.stdout.str())
+    assert result.ret == (1 if status == "REGRESSED" else 0)
+    return status.lower()
 
 
 def _run(pytester: pytest.Pytester) -> pytest.RunResult:
@@ -112,7 +114,7 @@ def test_an_untrusted_judge_informs_but_fails_no_case_and_not_the_gate(
     assert score["details"]["advisory"] is True  # ... but it is not allowed to decide
     assert score["explanation"].startswith("[informational: untrusted judge")
     assert cand["status"] == "pass" and cand["score"] == 1.0  # not counted in the gated score
-    assert _gate(root) != "regressed"  # no must-pass case newly fails, no metric drops
+    assert _gate(result) != "regressed"  # no must-pass case newly fails, no metric drops
     manifest = json.loads(next(p for p in (root / "runs").glob("*cand*/manifest.json"))
                           .read_text())
     judge = manifest["judges"]["answer-quality@1"]
@@ -133,16 +135,17 @@ def test_an_untrusted_judge_informs_but_fails_no_case_and_not_the_gate(
 
 
 def test_a_project_can_let_an_untrusted_judge_gate(pytester: pytest.Pytester) -> None:
-    root = make_project(pytester, 'untrusted_judge = "gate"')
+    make_project(pytester, 'untrusted_judge = "gate"')
     result = _run(pytester)
     result.assert_outcomes(passed=1, failed=1)
-    assert _gate(root) == "regressed"  # the must-pass case newly fails
+    assert _gate(result) == "regressed"  # the must-pass case newly fails, confirmed
 
 
 def test_a_trusted_judge_decides_under_either_setting(pytester: pytest.Pytester) -> None:
-    root = make_project(pytester, trusted=True)
-    _run(pytester).assert_outcomes(passed=1, failed=1)
-    assert _gate(root) == "regressed"
+    make_project(pytester, trusted=True)
+    result = _run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    assert _gate(result) == "regressed"
 
 
 def test_the_setting_takes_two_values() -> None:

@@ -301,7 +301,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if plan_path:  # a confirmation session: only the planned trials of planned cases
             from passline.runner._rerun import read_plan, rerun_params
 
-            params = rerun_params(params, where, read_plan(plan_path))
+            # rows name an eval by its node id (not `where`, which is file:line)
+            params = rerun_params(params, metafunc.definition.nodeid, read_plan(plan_path))
     except (PasslineError, OSError) as exc:
         # a usage error: one line naming the file (and line), no traceback; pytest stops the
         # session after collection ("Interrupted: 1 error during collection", exit code 2)
