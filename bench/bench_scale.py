@@ -74,16 +74,18 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one whole process."""
+    """(wall seconds, peak RSS in MB) of one whole process. A process that fails still
+    has its figures printed (with the end of its output) before the bench stops."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as fh:
         start = time.perf_counter()
         proc = subprocess.run([TIME, "-f", "%M", "-o", fh.name, *cmd], cwd=cwd, env=env,
                               capture_output=True, text=True)
         took = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         rss_kb = int(fh.read().strip().splitlines()[-1])
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}) after {took:.1f} s, "
+                             f"peak RSS {rss_kb / 1024:.0f} MB:\n{proc.stdout[-3000:]}\n"
+                             f"{proc.stderr[-3000:]}")
     return took, rss_kb / 1024
 
 
