@@ -36,7 +36,9 @@ def _split(html: str) -> tuple[str, str]:
 
 
 def _cases(html: str) -> list[dict]:
-    return json.loads(_split(html)[1])["cases"]
+    from passline.report._chunks import read_cases
+
+    return read_cases(html)
 
 
 @pytest.fixture(scope="module")

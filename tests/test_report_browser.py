@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from passline.report import build_report
+from passline.report._chunks import read_cases
 from passline.report._synthetic import write_synthetic_runs
 
 CHROMIUM = "/usr/bin/chromium"
@@ -212,3 +213,107 @@ def test_regression_link_opens_that_case(page, runs):
     assert expanded.count() == 1
     assert expanded.locator(".cid").inner_text() == case_id
     assert case_id in runs.regressed
+
+
+# ---- a large report: the case list in a compressed index, each case's detail in a chunk ----
+
+BLOCK = re.compile(r'<script type="application/octet-stream" id="([a-z0-9-]+)">([^<]*)</script>')
+
+
+@pytest.fixture(scope="module")
+def chunked(runs, tmp_path_factory):
+    """The same runs as a large report would be written (thresholds lowered so that 120
+    cases make a compressed index and 8 chunks of 16 cases)."""
+    from passline.report import _chunks
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_chunks, "INLINE_MAX_CASES", 10)
+        mp.setattr(_chunks, "CHUNK_CASES", 16)
+        paths = build_report(runs.baseline, runs.candidate, tmp_path_factory.mktemp("chunked"))
+    return paths.index_html, paths.index_html.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def chunked_page(browser, chunked):
+    w = Watched(browser, chunked[0].resolve().as_uri())
+    yield w
+    w.check_clean()
+    w.close()
+
+
+def _open(item) -> None:
+    """Expand a case and wait for its detail (unpacked from its chunk, asynchronously)."""
+    item.locator(".case-row").click()
+    item.locator(".detail .pair").first.wait_for()
+
+
+def test_chunked_report_holds_every_case_in_base64_blocks(report, chunked):
+    html = chunked[1]
+    names = [name for name, _ in BLOCK.findall(html)]
+    assert names == ["cases-index"] + [f"chunk-{k}" for k in range(8)]
+    assert read_cases(html) == report[1]  # nothing lost or changed on the way
+    assert "could not find" not in html  # answers are only inside the compressed chunks
+    # the same strict CSP as a small report: the blocks are data, never scripts
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp and csp.group(1).startswith("default-src 'none'; style-src 'sha256-")
+    assert html.count("<script>") == 1
+
+
+def test_chunked_report_lists_filters_and_pages_cases(chunked_page, report, runs):
+    page, cases = chunked_page, report[1]
+    assert page.page.inner_text("#verdict-status") == "REGRESSED"
+    assert page.ids() == [c["id"] for c in cases[:50]]
+    assert page.page.inner_text("[data-count=regressed]") == str(len(runs.regressed))
+    page.page.click("#page-next")
+    assert page.ids() == [c["id"] for c in cases[50:100]]
+    page.page.click("button.filter[data-filter=regressed]")
+    assert sorted(page.ids()) == sorted(runs.regressed)
+
+
+def test_chunked_case_expands_from_its_chunk_with_values_as_text(chunked_page, report):
+    page, cases = chunked_page, report[1]
+    page.page.click("#page-next")
+    page.page.click("#page-next")  # cases 100-119: the last two chunks
+    hostile = next(c for c in cases[100:] if "<" in (c["in"] or "") or any(
+        "<" in t["a"] for side in (c["b"], c["c"]) if side for t in side["tr"]))
+    for c in (cases[101], hostile):
+        item = page.page.locator(f"#case-list > li >> nth={cases.index(c) - 100}")
+        _open(item)
+        detail = item.locator(".detail")
+        assert detail.locator("pre").first.inner_text() == (c["in"] or "(input not recorded)")
+        answers = detail.locator(".pair").first.inner_text()
+        assert c["c"]["tr"][0]["a"].split()[0] in answers
+        assert detail.locator("details.trace").count() == 2
+    assert page.page.evaluate("document.querySelectorAll('#case-list script, img, iframe')"
+                              ".length") == 0
+
+
+def test_chunked_report_expands_every_case_of_the_xss_corpus(chunked_page, report):
+    page = chunked_page
+    opened = 0
+    while True:
+        items = page.page.locator("#case-list > li")
+        for k in range(items.count()):
+            _open(items.nth(k))
+            opened += 1
+        if page.page.is_disabled("#page-next"):
+            break
+        page.page.click("#page-next")
+    assert opened == len(report[1])
+    # check_clean (in the fixture): no __xss, dialog, console error, CSP event or request
+
+
+def test_chunked_search_unpacks_the_details_it_searches(chunked_page, report):
+    page, cases = chunked_page, report[1]
+
+    def expected(q: str) -> list[str]:
+        def text(c: dict) -> str:
+            answers = [t["a"] for side in (c["b"], c["c"]) if side for t in side["tr"]]
+            return "\n".join([c["id"], c["in"] or "", *answers]).lower()
+        return [c["id"] for c in cases if q.lower() in text(c)][:50]
+
+    for query in ("could not find a refund", "ORD-10100"):
+        page.page.fill("#case-search", query)
+        sync_api.expect(page.page.locator("#case-status")).to_contain_text(query.lower())
+        assert page.ids() == expected(query), query
+    assert expected("could not find a refund")

@@ -392,7 +392,15 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         upcoming = [nextitem] if nextitem is not None else []
         upcoming += _xdist_queued_items(item, current.settings.concurrency)
         current.start(p for p in map(_param, [item, *upcoming]) if p is not None)
-    return (yield)
+    try:
+        return (yield)
+    finally:
+        # pytest keeps every item to the end of the session: drop this one's run and scores
+        # (they are in its row, on disk) so memory does not grow with the number of cases
+        if RUN_KEY in item.stash:
+            del item.stash[RUN_KEY]
+        if SCORES_KEY in item.stash:
+            del item.stash[SCORES_KEY]
 
 
 def _xdist_queued_items(item: pytest.Item, limit: int) -> list[pytest.Item]:
@@ -547,6 +555,7 @@ class _Recorder:
             return
         current = _session(self.config)
         current.record(data if isinstance(data, dict) else json.loads(data))
+        delattr(report, ROW_ATTR)  # recorded; pytest's terminal keeps every report to the end
         from passline.runner._terminal import progress_line
 
         line = progress_line(current)
@@ -635,7 +644,8 @@ def _gated_exit_status(session: pytest.Session, current: EvalSession, exitstatus
     comparing = bool(baseline) or (len(current.summaries) > 1
                                    and config.getoption("passline_compare") != "off")
     errored = current.error_rows()
-    n_rows = sum(len(current.variant_rows(name)) for name in current.summaries)
+    tallies = [current.variant_tally(name) for name in current.summaries]
+    n_rows = sum(t.n for t in tallies if t is not None)
     if errored and len(errored) == n_rows and exitstatus in (0, 1):
         first = errored[0]
         return not_run(current, f"every agent run ({n_rows}) ended in error: an outage, not "

@@ -49,11 +49,24 @@ def forget_user_environ(saved: Mapping[str, str | None]) -> None:
         _USER_ENV[:] = [s for s in _USER_ENV if s is not saved]
 
 
+def _environ_copy() -> dict[str, str]:
+    """``dict(os.environ)`` reads the keys, then each value: not atomic. pytest sets and
+    removes PYTEST_CURRENT_TEST around every item in its own thread while agents run in
+    others, so a copy can meet a key that just vanished (KeyError; seen about once in
+    5,000 items under load). Copy again until one goes through."""
+    for _ in range(100):
+        try:
+            return dict(os.environ)
+        except KeyError:
+            continue
+    return dict(os.environ)
+
+
 def user_environ() -> Mapping[str, str]:
     """``os.environ`` as the user set it, before any capture session's overrides."""
     if not _USER_ENV:
         return os.environ
-    env = dict(os.environ)
+    env = _environ_copy()
     for saved in reversed(_USER_ENV):
         for name, value in saved.items():
             if value is None:

@@ -16,6 +16,7 @@ import os
 import statistics
 import subprocess
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,26 +84,83 @@ def case_latencies(rows: Iterable[Mapping[str, Any]]) -> list[float]:
 
 def totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Summary figures over result rows (what the manifest and the terminal show)."""
-    rows = list(rows)
-    n = len(rows)
-    passed = sum(1 for r in rows if r.get("status") == "pass")
-    errors = sum(1 for r in rows if r.get("status") == "error")
-    latencies = case_latencies(rows)
-    scores = [float(r.get("score") or 0.0) for r in rows]
-    return {
-        "n": n, "passed": passed, "failed": n - passed - errors, "errors": errors,
-        "pass_rate": passed / n if n else 0.0,
-        "mean_score": statistics.fmean(scores) if scores else 0.0,
-        "cost_usd": sum(float(r.get("cost_usd") or 0.0) for r in rows),
-        "judge_cost_usd": sum(float(r.get("judge_cost_usd") or 0.0) for r in rows),
-        "tokens": sum(int(r.get("tokens") or 0) for r in rows),
-        "latency_p50_s": percentile(latencies, 0.5),
-        "latency_p95_s": percentile(latencies, 0.95),
-    }
+    tally = RowTally()
+    for row in rows:
+        tally.add(row)
+    return tally.totals()
 
 
-SUMMARY_FIELDS = ("status", "score", "latency_s", "cost_usd", "tokens", "judge_cost_usd",
-                  "dataset", "dataset_version", "tags", "eval", "trial", "case_id")
+class RowTally:
+    """What :func:`totals` needs from result rows, kept as they stream past: counts and
+    one packed float per row per figure (8 bytes, not a dict per row), so a 100,000-row
+    session holds a few MB here and the figures are exactly those of the rows."""
+
+    __slots__ = (
+        "_case_latency",
+        "_cost",
+        "_judge_cost",
+        "_score",
+        "errors",
+        "max_trial",
+        "n",
+        "passed",
+        "tokens",
+    )
+
+    def __init__(self) -> None:
+        self.n = self.passed = self.errors = self.tokens = 0
+        self.max_trial = -1
+        # (eval, case) -> [latency sum, trials]: percentiles are over each case's mean
+        # latency (case_latencies), one small list per case rather than a dict per row
+        self._case_latency: dict[tuple[Any, Any], list[float]] = {}
+        self._score = array("d")
+        self._cost = array("d")
+        self._judge_cost = array("d")
+
+    def __repr__(self) -> str:
+        return f"RowTally(n={self.n}, passed={self.passed}, errors={self.errors})"
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        status = row.get("status")
+        self.n += 1
+        self.passed += status == "pass"
+        self.errors += status == "error"
+        self.tokens += int(row.get("tokens") or 0)
+        self.max_trial = max(self.max_trial, int(row.get("trial") or 0))
+        acc = self._case_latency.setdefault((row.get("eval"), row.get("case_id")), [0.0, 0.0])
+        acc[0] += float(row.get("latency_s") or 0.0)
+        acc[1] += 1
+        self._score.append(float(row.get("score") or 0.0))
+        self._cost.append(float(row.get("cost_usd") or 0.0))
+        self._judge_cost.append(float(row.get("judge_cost_usd") or 0.0))
+
+    @property
+    def cases(self) -> int:
+        """Distinct (eval, case) pairs seen: the units of a pass rate's interval."""
+        return len(self._case_latency)
+
+    def totals(self) -> dict[str, Any]:
+        n = self.n
+        latencies = [total / count for total, count in self._case_latency.values()]
+        return {
+            "n": n, "passed": self.passed, "failed": n - self.passed - self.errors,
+            "errors": self.errors,
+            "pass_rate": self.passed / n if n else 0.0,
+            "mean_score": statistics.fmean(self._score) if n else 0.0,
+            "cost_usd": sum(self._cost),
+            "judge_cost_usd": sum(self._judge_cost),
+            "tokens": self.tokens,
+            "latency_p50_s": percentile(latencies, 0.5),
+            "latency_p95_s": percentile(latencies, 0.95),
+        }
+
+
+def summary_groups(row: Mapping[str, Any], slice_prefix: str = "worker:") -> list[str]:
+    """The groups of the terminal's summary table a row counts in: its dataset, and each
+    slice of it (tags starting with ``slice_prefix`` or ``difficulty:``)."""
+    dataset = f"{row.get('dataset')}@{row.get('dataset_version')}"
+    return [dataset, *(f"  {dataset} {tag}" for tag in row.get("tags") or ()
+                       if tag.startswith((slice_prefix, "difficulty:")))]
 
 
 class RunWriter:
@@ -118,8 +176,10 @@ class RunWriter:
         self.dir = Path(run_dir)
         make_dirs(self.dir)
         self._lock = threading.Lock()
-        self._rows: list[dict[str, Any]] = []  # summary fields only, for totals
-        self.keys: set[tuple[str, str, str, str, int]] = set()
+        # figures of the rows written, never the rows: a record is streamed to disk
+        self.tally = RowTally()
+        self.groups: dict[str, RowTally] = {}  # per dataset and slice, for the terminal
+        self.keys: set[tuple[str, str, str, str, int]] = set()  # of the resumed rows
         base: dict[str, Any] = {"schema_version": RECORD_SCHEMA_VERSION,
                                 "created_at": now_iso(), "finished_at": None}
         if resume:
@@ -132,7 +192,7 @@ class RunWriter:
                 _rewrite_without(self.dir / "results.jsonl", drop)
             if (self.dir / "results.jsonl").exists():
                 for row in iter_results(self.dir):
-                    self._rows.append({k: row.get(k) for k in SUMMARY_FIELDS})
+                    self._count(row)
                     self.keys.add(row_key(row))
             base.update(created_at=old.get("created_at") or base["created_at"],
                         resumed_at=[*(old.get("resumed_at") or []), now_iso()])
@@ -143,7 +203,15 @@ class RunWriter:
         atomic_write_json(self.dir / "manifest.json", self.manifest)
 
     def __repr__(self) -> str:
-        return f"RunWriter({str(self.dir)!r}, rows={len(self._rows)})"
+        return f"RunWriter({str(self.dir)!r}, rows={self.tally.n})"
+
+    def _count(self, row: Mapping[str, Any]) -> None:
+        self.tally.add(row)
+        for group in summary_groups(row):
+            tally = self.groups.get(group)
+            if tally is None:
+                tally = self.groups[group] = RowTally()
+            tally.add(row)
 
     def write(self, row: Mapping[str, Any]) -> None:
         line = json.dumps({"schema_version": RECORD_SCHEMA_VERSION,
@@ -151,8 +219,7 @@ class RunWriter:
         with self._lock:
             self._fh.write(line + "\n")
             self._fh.flush()
-            self._rows.append({k: row.get(k) for k in SUMMARY_FIELDS})
-            self.keys.add(row_key(row))
+            self._count(row)
 
     def write_calls(self, calls: Iterable[Mapping[str, Any]]) -> None:
         """Append captured model calls to ``calls.jsonl`` (opened on first use)."""
@@ -167,8 +234,9 @@ class RunWriter:
             self._calls_fh.flush()
 
     @property
-    def rows(self) -> list[dict[str, Any]]:
-        return list(self._rows)
+    def n_rows(self) -> int:
+        """Rows in the record (those of the session it resumes included)."""
+        return self.tally.n
 
     def finish(self, **extra: Any) -> dict[str, Any]:
         """Finalise the manifest (totals, ``extra`` -- e.g. ``completion``)."""
@@ -183,7 +251,7 @@ class RunWriter:
                 self._calls_fh.close()
             self.manifest.update(extra)
             self.manifest["finished_at"] = now_iso()
-            self.manifest["totals"] = totals(self._rows)
+            self.manifest["totals"] = self.tally.totals()
             atomic_write_json(self.dir / "manifest.json", self.manifest)
         return self.manifest
 

@@ -14,9 +14,10 @@ from typing import Any
 from passline._atomic import atomic_write_bytes, make_dirs
 from passline.compare import Comparison, Verdict, compare, gate, load_policy
 from passline.report import _charts as charts
+from passline.report._chunks import case_blocks
 from passline.report._html import render_index
 from passline.report._junit import render_junit
-from passline.report._payload import build_cases, cases_json
+from passline.report._payload import build_cases
 from passline.report._prompts import captured_changes, manifest_diff, prompt_diffs
 from passline.report._sides import ReportSide, load_report_side
 from passline.report._summary import render_summary
@@ -221,7 +222,9 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
             "baseline_recorded": base.trials is not None,
             "candidate_recorded": cand.trials is not None,
             "runs": {"b": base.label, "c": cand.label}, "title": title}  # for review marks
-    _write(paths.index_html, render_index(context, cases_json(cases, meta)))
+    data_json, blocks = case_blocks(cases, meta)
+    _write(paths.index_html, render_index(context, data_json, blocks))
+    del data_json, blocks
     _write_history(out, history_root, cand)
     _write(paths.summary_md, render_summary(comparison=comparison, verdict=verdict, base=base,
                                             cand=cand, cases_by_key=by_key,

@@ -6,11 +6,16 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import re
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
 from passline.errors import InfrastructureError
 from passline.report._format import visible_controls
+
+_BLOCK_ID = re.compile(r"[a-z0-9-]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
 def csp_hash(text: str) -> str:
@@ -60,14 +65,22 @@ def environment() -> Any:
     )
 
 
-def render_index(context: dict[str, Any], data_json: str) -> str:
+def render_index(context: dict[str, Any], data_json: str,
+                 blocks: Sequence[tuple[str, str]] = ()) -> str:
     """The report page. ``data_json`` must already be escaped for a script element
-    (see :func:`passline.report._payload.cases_json`)."""
+    (see :func:`passline.report._payload.cases_json`); ``blocks`` are the compressed
+    case data of a large report, ``(element id, base64 text)`` (see
+    :mod:`passline.report._chunks`)."""
     from markupsafe import Markup
+
+    for name, text in blocks:  # base64 only: nothing in it can close the element
+        if not _BLOCK_ID.fullmatch(name) or not _BASE64.fullmatch(text):
+            raise ValueError(f"case block {name[:40]!r} is not an id with base64 text")
 
     css = static_text("report.css")
     js = static_text("report.js")
     template = environment().get_template("index.html.j2")
     return template.render(**context, css=Markup(css), js=Markup(js),
                            csp=Markup(content_security_policy(css, js)),
-                           data_json=Markup(data_json))
+                           data_json=Markup(data_json),
+                           case_blocks=[(name, Markup(text)) for name, text in blocks])

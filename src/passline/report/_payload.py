@@ -282,15 +282,20 @@ def cases_json(cases: list[dict[str, Any]], meta: Mapping[str, Any]) -> str:
     """The JSON text for ``<script type="application/json">``, escaped for HTML the way
     jinja's ``|tojson`` does (``<``, ``>``, ``&`` and ``'`` as \\u escapes), so no data can
     close the script element or start markup."""
-    doc = {"meta": dict(meta), "cases": cases}
-    try:
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str,
-                          allow_nan=False)
-    except ValueError:  # a NaN/inf inside recorded data (e.g. tool arguments)
-        text = json.dumps(_finite(doc), ensure_ascii=False, separators=(",", ":"), default=str,
-                          allow_nan=False)
+    text = json_text({"meta": dict(meta), "cases": cases})
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("'", "\\u0027"))
+
+
+def json_text(value: Any, *, ascii: bool = False) -> str:
+    """Compact JSON that ``JSON.parse`` accepts (non-finite floats become strings).
+    ``ascii``: non-ASCII as \\u escapes, so even a lone surrogate survives encoding."""
+    try:
+        return json.dumps(value, ensure_ascii=ascii, separators=(",", ":"), default=str,
+                          allow_nan=False)
+    except ValueError:  # a NaN/inf inside recorded data (e.g. tool arguments)
+        return json.dumps(_finite(value), ensure_ascii=ascii, separators=(",", ":"),
+                          default=str, allow_nan=False)
 
 
 def _finite(value: Any) -> Any:

@@ -317,6 +317,15 @@ class Runner:
             shutil.rmtree(workdir, ignore_errors=True)  # kept on error so a re-run resumes
         return run
 
+    def release(self, job: Job) -> None:
+        """Forget ``job``'s finished future: its run is in the record now, and a session of
+        100,000 runs must not keep every AgentRun (and its trace) until it ends. A job
+        submitted again after this runs again."""
+        with self._lock:
+            future = self._futures.get(job.key)
+            if future is not None and future.done():
+                del self._futures[job.key]
+
     def take_calls(self, job: Job) -> CaseCapture | None:
         """The captured calls of a finished job, once (the first row of the job writes them)."""
         with self._lock:

@@ -142,6 +142,9 @@ class EvalSession:
         self.worker_summaries: list[dict[str, Any]] = []  # sent by xdist workers
         self._errors: list[dict[str, Any]] = []
         self._started: set[int] = set()
+        # items started but not yet given their run, per job (two evals of one dataset
+        # share a run); at zero the runner forgets the run (see Runner.release)
+        self._waiting: Counter[str] = Counter()
         self._agents: dict[str, Any] = {}
         self._shard_index: dict[str, int] | None = None
         self._all_refs: set[str] = set()
@@ -262,6 +265,7 @@ class EvalSession:
                 continue
             self._started.add(id(param))
             self.runner.submit(param.job)
+            self._waiting[param.job.key] += 1
             for scorer in param.spec.scorers:
                 prepare = getattr(scorer, "aprepare", None)
                 if prepare is not None:
@@ -298,9 +302,12 @@ class EvalSession:
         waited = 0.0
         while True:
             try:
-                return future.result(timeout=step)
+                run = future.result(timeout=step)
             except concurrent.futures.TimeoutError:
                 waited += step
+            else:
+                self._handed_over(param.job)
+                return run
             if not self.runner.responsive():
                 self._wedged = (
                     "the runner's event loop is blocked (an async agent, scorer or judge "
@@ -311,6 +318,14 @@ class EvalSession:
             if waited >= limit:
                 raise InfrastructureError(f"{param.job.case.ref}: no result {limit:g}s after it "
                                           "was awaited (run_timeout_s + 60 s)")
+
+    def _handed_over(self, job: Job) -> None:
+        left = self._waiting[job.key] - 1
+        if left > 0:
+            self._waiting[job.key] = left
+            return
+        self._waiting.pop(job.key, None)
+        self.runner.release(job)
 
     def score(self, param: Param, run: AgentRun) -> list[Score]:
         """The eval's scorers on ``run``, in a thread that is abandoned if it gets stuck
@@ -426,10 +441,17 @@ class EvalSession:
             resume=resuming, drop=is_outage_row if resuming else None)
         return writer
 
-    def variant_rows(self, name: str) -> list[dict[str, Any]]:
-        """Summary fields of the rows recorded for variant ``name`` (held by its writer)."""
+    def variant_tally(self, name: str) -> Any:
+        """Running figures of every row recorded for variant ``name`` (a ``RowTally``),
+        or None before its record is open."""
         writer = self._writers.get(name)
-        return writer.rows if writer is not None else []
+        return writer.tally if writer is not None else None
+
+    def variant_groups(self, name: str) -> dict[str, Any]:
+        """Figures of the rows recorded for variant ``name``, per dataset and slice
+        (``{group: RowTally}``, kept by its writer as rows stream to disk)."""
+        writer = self._writers.get(name)
+        return dict(writer.groups) if writer is not None else {}
 
     def error_rows(self) -> list[dict[str, Any]]:
         """Rows of this session whose agent run ended in error (an outage, a crash)."""
@@ -490,7 +512,7 @@ class EvalSession:
         out = {}
         states = []
         for name, writer in self._writers.items():
-            accounted = len(writer.rows) + self.skipped[name]
+            accounted = writer.n_rows + self.skipped[name]
             wanted = planned.get(name, 0)
             if stop_reason:
                 state, reason = "interrupted", stop_reason
@@ -513,9 +535,8 @@ class EvalSession:
             prompts = (extra.pop("captured_prompts", None) or {}).get(name)
             if prompts:
                 extra["captured_prompts"] = prompts
-            trials = [int(r.get("trial") or 0) for r in writer.rows]
-            extra["trials"] = max(trials) + 1 if trials else 0
-            extra["completion"] = completion(state, planned=wanted, finished=len(writer.rows),
+            extra["trials"] = writer.tally.max_trial + 1
+            extra["completion"] = completion(state, planned=wanted, finished=writer.n_rows,
                                              reason=reason)
             out[name] = writer.finish(**extra)
             out[name]["_path"] = str(writer.dir)

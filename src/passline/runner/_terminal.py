@@ -7,15 +7,12 @@ plain text without colours or box drawing noise.
 from __future__ import annotations
 
 import io
-import statistics
 import time
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from passline.records._write import case_latencies, percentile
-
 if TYPE_CHECKING:
+    from passline.records._write import RowTally
     from passline.runner._session import EvalSession
 
 PROGRESS_EVERY_S = 5.0
@@ -43,25 +40,15 @@ def progress_line(session: EvalSession) -> str | None:
             f"{errors}{eta_text}")
 
 
-def summary_rows(rows: Sequence[Mapping[str, Any]], *, slice_prefix: str = "worker:"
+def summary_rows(groups: Mapping[str, RowTally]
                  ) -> list[tuple[str, int, float, float, float, float, float]]:
     """(group, n, pass rate, mean score, cost, p50 latency, p95 latency) per dataset and
-    per slice (tags starting with ``slice_prefix`` and ``difficulty:``)."""
-    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in rows:
-        dataset = f"{row.get('dataset')}@{row.get('dataset_version')}"
-        groups[dataset].append(row)
-        for tag in row.get("tags") or ():
-            if tag.startswith((slice_prefix, "difficulty:")):
-                groups[f"  {dataset} {tag}"].append(row)
+    per slice (see :func:`passline.records._write.summary_groups`)."""
     out = []
     for name in sorted(groups, key=lambda g: (g.strip().split(" ")[0], g.startswith(" "), g)):
-        rs = groups[name]
-        lat = case_latencies(rs)  # per-case means, as in the manifest and the report
-        out.append((name, len(rs), sum(r.get("status") == "pass" for r in rs) / len(rs),
-                    statistics.fmean(float(r.get("score") or 0.0) for r in rs),
-                    sum(float(r.get("cost_usd") or 0.0) for r in rs), percentile(lat, 0.5),
-                    percentile(lat, 0.95)))
+        t = groups[name].totals()
+        out.append((name, t["n"], t["pass_rate"], t["mean_score"], t["cost_usd"],
+                    t["latency_p50_s"], t["latency_p95_s"]))
     return out
 
 
@@ -79,8 +66,8 @@ def summary(session: EvalSession, reporter: Any) -> None:
     for name, manifest in session.summaries.items():
         t = manifest.get("totals") or {}
         variant = manifest.get("variant") or {}
-        rows = session.variant_rows(name)
-        n_cases = len({(r.get("eval"), r.get("case_id")) for r in rows})
+        tally = session.variant_tally(name)
+        n_cases = tally.cases if tally is not None else 0
         title = (f"passline · {name} = {variant.get('model')}:{variant.get('prompts')} · "
                  f"{t.get('n', 0)} results · pass "
                  f"{wilson_text(float(t.get('pass_rate', 0)), n_cases, 0.05)} · "
@@ -95,7 +82,7 @@ def summary(session: EvalSession, reporter: Any) -> None:
             for col in ("dataset / slice", "n", "pass rate", "mean score", "cost $",
                         "p50 s (per case)", "p95 s (per case)"):
                 table.add_column(col, justify="left" if col.startswith("dataset") else "right")
-            for g, n, pr, sc, cost, p50, p95 in summary_rows(rows):
+            for g, n, pr, sc, cost, p50, p95 in summary_rows(session.variant_groups(name)):
                 table.add_row(g, str(n), f"{pr:.1%}", f"{sc:.3f}", f"{cost:.4f}",
                               f"{p50:.2f}", f"{p95:.2f}")
             console.print(table)

@@ -1,11 +1,14 @@
 /* passline report: paginated, lazily expanded per-case view.
    Reads the JSON block #cases and builds DOM with createElement/textContent only (never an
-   HTML-parsing sink, never code from strings), so recorded data can never become markup. */
+   HTML-parsing sink, never code from strings), so recorded data can never become markup.
+   A large report (meta.chunks) ships the case list in #cases-index and each case's detail
+   in #chunk-K blocks: gzip-compressed JSON in base64, unpacked on demand. */
 (function () {
   "use strict";
   var DATA = JSON.parse(document.getElementById("cases").textContent);
   var CASES = DATA.cases;
   var META = DATA.meta || {};
+  var CHUNKS = META.chunks || null;
   var PAGE = META.page_size || 50;
   var state = { filter: "all", query: "", page: 0, list: CASES };
   var listEl = document.getElementById("case-list");
@@ -68,6 +71,45 @@
     for (var i = 0; i < side.tr.length; i++) { out.push(side.tr[i].a); }
     return out.join("\n");
   }
+  /* ---- compressed blocks (large reports): unpacked with the browser's own gunzip ---- */
+  function unpack(id) {
+    var bin = atob(document.getElementById(id).textContent);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+  var loading = [];
+  function loadChunk(k) {
+    if (!loading[k]) {
+      loading[k] = unpack("chunk-" + k).then(function (rows) {
+        for (var j = 0; j < rows.length; j++) {
+          var c = CASES[k * CHUNKS.size + j], d = rows[j];
+          c.in = d[0]; c.x = d[1];
+          if (c.b) { c.b.tr = d[2]; }
+          if (c.c) { c.c.tr = d[3]; }
+          c._d = true;
+        }
+      });
+    }
+    return loading[k];
+  }
+  function failed(err) {
+    statusEl.textContent = "Could not unpack the case data: " + err;
+    throw err;
+  }
+  /* fn() once c's detail is at hand: at once, or after its chunk is unpacked */
+  function withDetail(c, fn) {
+    if (!CHUNKS || c._d) { fn(); return; }
+    loadChunk(Math.floor(c.i / CHUNKS.size)).then(fn, failed);
+  }
+  function allDetails() {
+    var all = [];
+    for (var k = 0; k < CHUNKS.n; k++) { all.push(loadChunk(k)); }
+    return Promise.all(all);
+  }
+  var searchable = !CHUNKS;
+
   function haystack(c) {
     if (c._h === undefined) {
       c._h = [c.id, c.in || "", answers(c.b), answers(c.c)].join("\n").toLowerCase();
@@ -76,6 +118,11 @@
   }
   function recompute(keepPage) {
     var q = state.query;
+    if (q && !searchable) {  /* the search reads inputs and answers: unpack every chunk */
+      statusEl.textContent = "Unpacking the details of " + CASES.length + " cases to search…";
+      allDetails().then(function () { searchable = true; recompute(keepPage); }, failed);
+      return;
+    }
     var out = [];
     for (var i = 0; i < CASES.length; i++) {
       var c = CASES[i];
@@ -164,7 +211,11 @@
       return;
     }
     btn.setAttribute("aria-expanded", "true");
-    li.appendChild(detail(c, 0));
+    withDetail(c, function () {
+      if (btn.getAttribute("aria-expanded") === "true" && !document.getElementById("detail-" + c.i)) {
+        li.appendChild(detail(c, 0));
+      }
+    });
   }
 
   /* ---- word-level diff ---- */
@@ -483,7 +534,15 @@
     dl.addEventListener("click", downloadMarks);
     add(judges, add(el("p", "small"), dl, " Mark judge verdicts you disagree with (\u201cdisagree\u201d under a judged score), give your label, then download the marks and merge them into the calibration set: passline judge labels add judge-marks.json --labeller NAME --kind human."));
   }
-  counts();
-  render();
-  document.documentElement.setAttribute("data-rendered-ms", String(Math.round(performance.now())));
+  function start() {
+    state.list = CASES;
+    counts();
+    render();
+    document.documentElement.setAttribute("data-rendered-ms", String(Math.round(performance.now())));
+  }
+  if (CHUNKS) {
+    unpack("cases-index").then(function (index) { CASES = index; start(); }, failed);
+  } else {
+    start();
+  }
 })();
