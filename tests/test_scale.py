@@ -14,7 +14,7 @@ import pytest
 import scipy.stats  # noqa: F401
 
 from passline.records import read_manifest, read_rows, totals
-from passline.records._write import RowTally
+from passline.records._write import RowTally, case_latencies, percentile
 
 pytest_plugins = ["pytester"]
 
@@ -106,7 +106,7 @@ pythonpath = ["."]
 
 def test_running_totals_equal_the_totals_of_the_rows() -> None:
     rows = [{"status": s, "score": v, "latency_s": lat, "cost_usd": c, "tokens": t,
-             "judge_cost_usd": j, "trial": k % 3}
+             "judge_cost_usd": j, "trial": k % 3, "eval": "e", "case_id": f"c{k}"}
             for k, (s, v, lat, c, t, j) in enumerate(
                 [("pass", 1.0, 0.2, 0.001, 10, 0.0), ("fail", 0.25, 1.7, 0.003, 31, 0.0002),
                  ("error", 0.0, 0.0, 0.0, 0, 0.0), ("pass", 0.9, 0.4, 1e-7, 7, 0.0),
@@ -119,5 +119,6 @@ def test_running_totals_equal_the_totals_of_the_rows() -> None:
     got = tally.totals()
     assert {k: got[k] for k in expected} == expected
     assert got["mean_score"] == pytest.approx((1.0 + 0.25 + 0.9) / 5)
-    assert got["latency_p50_s"] == pytest.approx(0.2)
+    assert got["latency_p50_s"] == pytest.approx(0.2)  # over per-case mean latencies
+    assert got["latency_p95_s"] == percentile(case_latencies(rows), 0.95)
     assert tally.max_trial == 2
