@@ -23,7 +23,7 @@ PROXY = FIXTURES / "openai-proxy.jsonl"
 LITELLM = FIXTURES / "litellm.jsonl"
 OTLP = FIXTURES / "otlp-genai.json"
 PII = ("ana.lopez@example.com", "415-555-0134", "4111 1111 1111 1111", "bo@example.org",
-       "sk-proj-abcdefghijklmnop1234", "sk-1234567890abcdefghij")
+       "sk-proj-TEST-CANARY-not-a-key-0003", "sk-TEST-CANARY-not-a-key-0002")
 
 
 def test_formats_are_detected():

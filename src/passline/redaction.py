@@ -54,7 +54,7 @@ def redact_all(value: Any) -> Any:
     ``[SECRET]``. What traffic import applies to every record before it is stored.
 
     >>> redact_all({"headers": {"Authorization": "Bearer abc"},
-    ...             "q": "key sk-abcdefghijklmnopqrstu"})
+    ...             "q": "key sk-TEST-CANARY-not-a-key-0001"})
     {'headers': {}, 'q': 'key [SECRET]'}
     """
     if isinstance(value, str):
