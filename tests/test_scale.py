@@ -122,3 +122,44 @@ def test_running_totals_equal_the_totals_of_the_rows() -> None:
     assert got["latency_p50_s"] == pytest.approx(0.2)  # over per-case mean latencies
     assert got["latency_p95_s"] == percentile(case_latencies(rows), 0.95)
     assert tally.max_trial == 2
+
+
+HEAVY_PROBE = '''
+import json, os, sys
+
+def pytest_unconfigure(config):
+    heavy = ("scipy", "numpy", "pandas", "datasets", "pyarrow", "openai")
+    with open(os.environ["PROBE_OUT"], "w") as fh:
+        json.dump(sorted(m for m in heavy if m in sys.modules), fh)
+'''
+
+
+def test_a_plain_session_never_imports_the_statistics_stack(pytester: pytest.Pytester,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    """Start-up is part of every run: a one-variant session (collection, runs, records and
+    its terminal summary with the pass rate's interval) must not pay for scipy (about a
+    second to import), pandas or the openai SDK. Comparisons and reports may."""
+    data = pytester.path / "golden" / "mini" / "v1"
+    data.mkdir(parents=True)
+    (data / "data.jsonl").write_text("".join(
+        json.dumps({"id": f"c{i}", "input": {"message": f"Where is order ORD-{i}?"}}) + "\n"
+        for i in range(3)))
+    (data / "card.md").write_text("# mini\n")
+    pytester.makepyprojecttoml('''
+[tool.passline]
+agent = "myagent:agent"
+model = "sim-1"
+run_dir = "runs"
+[tool.pytest.ini_options]
+pythonpath = ["."]
+''')
+    pytester.makepyfile(myagent=AGENT, test_evals=EVALS)
+    pytester.makeconftest(HEAVY_PROBE)
+    out = tmp_path / "heavy.json"
+    monkeypatch.setenv("PROBE_OUT", str(out))
+    monkeypatch.delenv("PASSLINE_RUN_DIR", raising=False)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["*pass 100.0% (95% CI*"])  # the Wilson interval was shown
+    assert json.loads(out.read_text()) == []

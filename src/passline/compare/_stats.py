@@ -187,11 +187,9 @@ def percentile_ci(replicates: np.ndarray, alpha: float) -> tuple[float, float]:
 
 def mde(se: float, alpha: float, power: float = 0.8) -> float:
     """Minimum detectable effect of a two-sided level-alpha test with the given power."""
-    from scipy.stats import norm
-
     if not math.isfinite(se):
         return math.nan
-    return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
+    return float((_z(1 - alpha / 2) + _z(power)) * se)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -301,13 +299,19 @@ def pass_rate_drop_pvalue(base_pass: int, base_n: int, cand_pass: int, cand_n: i
     return float(min(1.0, boschloo_exact(table, alternative="greater", n=64).pvalue))
 
 
+def _z(q: float) -> float:
+    """The standard normal quantile (the stdlib's, exact to double precision: scipy's import
+    costs about a second, too much for the terminal summary of a session)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(q)
+
+
 def wilson(successes: float, n: float, alpha: float) -> tuple[float, float]:
     """Wilson score interval of a proportion at level 1 - alpha (NaN when n is 0)."""
     if n <= 0:
         return (math.nan, math.nan)
-    from scipy.stats import norm
-
-    z = float(norm.ppf(1 - alpha / 2))
+    z = _z(1 - alpha / 2)
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
