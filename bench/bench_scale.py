@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_scale.py [--n 100000] [--c 64] [--latency-ms 50]
         [--rounds 1] [--style client|own] [--only passline|floor] [--tracemalloc]
+        [--cases-per-item K]
 
 The same pieces as ``bench/bench_floor.py`` (its mock endpoint, its floor script, its
 generated third-party project, its clean venv; imported, not copied): for N one-call cases
@@ -16,6 +17,9 @@ calls shows as such).
 alive and counts of live objects by type (what is retained per case, and by whom: pytest's
 items and reports, or passline's rows, runs and captures). It is slow (tracing every
 allocation); use a smaller N with it.
+
+``--cases-per-item K`` runs passline with K golden cases per pytest item
+(``--passline-cases-per-item``): pytest's own memory per item then no longer grows with N.
 
 Wall-clock figures only mean something on an idle machine: the load average is printed.
 """
@@ -112,6 +116,7 @@ def main() -> None:
     ap.add_argument("--style", choices=sorted(bench_floor.AGENTS), default="client")
     ap.add_argument("--only", choices=("passline", "floor"), default=None)
     ap.add_argument("--tracemalloc", action="store_true")
+    ap.add_argument("--cases-per-item", type=int, default=1)
     ap.add_argument("--venv", default=str(bench_floor.REPO / ".passline" / "bench-venv"))
     args = ap.parse_args()
     bench_floor.PYTHON = bench_floor.clean_venv(Path(args.venv))
@@ -121,12 +126,14 @@ def main() -> None:
     floor_py.write_text(bench_floor.FLOOR)
     env = bench_floor._env()
     print(f"N={args.n} C={args.c} latency {args.latency_ms:g} ms, style {args.style!r}; "
+          f"cases per pytest item {args.cases_per_item}; "
           f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
     with bench_floor.mock_endpoint(args.latency_ms) as url:
         t = time.perf_counter()
         project = bench_floor.make_project_at(work, args.n, args.c, url, args.style)
         print(f"project generated in {time.perf_counter() - t:.1f} s", flush=True)
-        pytest_cmd = [python, "-m", "pytest", "evals", "-q", "-p", "no:cacheprovider"]
+        pytest_cmd = [python, "-m", "pytest", "evals", "-q", "-p", "no:cacheprovider",
+                      f"--passline-cases-per-item={args.cases_per_item}"]
         for r in range(args.rounds):
             runs = work / f"runs-{r}"
             env_p = env | {"PASSLINE_RUN_DIR": str(runs)}

@@ -83,7 +83,7 @@ def normalise(value: Any, root: str) -> Any:
         return round(value, 6)
     if isinstance(value, str):
         value = value.replace(root, "<root>")
-        value = re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/]+/", "<tmp>/", value)
+        value = re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/(popen-gw\d+/)?[^/]+/", "<tmp>/", value)
         value = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", value)
         return re.sub(r"\d{8}-\d{6}-[0-9a-f]{4}", "<session>", value)
     return value
@@ -101,8 +101,11 @@ def records(root: Path) -> dict[str, Any]:
     return normalise(out, str(root))
 
 
+@pytest.mark.parametrize("cases_per_item", [1, 5])
 def test_a_runs_records_are_what_they_were_before_the_performance_work(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, cases_per_item: int) -> None:
+    """... and the same with several cases per pytest item (the manifest's settings say
+    cases_per_item = 5 then; that one value is set back before comparing)."""
     monkeypatch.delenv("PASSLINE_RUN_DIR", raising=False)  # the project's run_dir counts
     root = pytester.path
     data = root / "golden" / "orders" / "v1"
@@ -112,7 +115,7 @@ def test_a_runs_records_are_what_they_were_before_the_performance_work(
                     "expected": {"facts": ["order"]}}) + "\n"
         for i, m in enumerate(MESSAGES)))
     (data / "card.md").write_text("# orders\n\nWritten by hand for this test.\n")
-    pytester.makepyprojecttoml('''
+    pytester.makepyprojecttoml(f'''
 [tool.passline]
 agent = "bot:through_ctx"
 model = "sim-2"
@@ -120,6 +123,7 @@ trials = 3
 temperature = 0.7
 concurrency = 4
 run_dir = "runs"
+cases_per_item = {cases_per_item}
 
 [tool.pytest.ini_options]
 pythonpath = ["."]
@@ -130,6 +134,8 @@ pythonpath = ["."]
     result = pytester.runpytest_subprocess("evals", "-p", "no:cacheprovider", timeout=300)
     assert result.ret in (0, 1), result.stdout.str()[-3000:]  # a failed fact is a record too
     got = records(root)
+    assert got["manifest.json"]["settings"]["cases_per_item"] == cases_per_item
+    got["manifest.json"]["settings"]["cases_per_item"] = 1
     if os.environ.get("PASSLINE_WRITE_RECORDS_SNAPSHOT"):
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")

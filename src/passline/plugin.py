@@ -18,7 +18,7 @@ import pytest
 
 if TYPE_CHECKING:
     from passline._types import AgentRun, Case, Score, Variant
-    from passline.runner._session import EvalSession, Param
+    from passline.runner._session import Batch, EvalSession, Param
     from passline.sim.server import SimServer
 
 SESSION_KEY = pytest.StashKey["EvalSession | None"]()
@@ -29,13 +29,17 @@ STOPPED_BY_KEY = pytest.StashKey[str]()  # a signal that stopped the session
 PARAM_KEY = pytest.StashKey["Param"]()
 RUN_KEY = pytest.StashKey["AgentRun"]()
 SCORES_KEY = pytest.StashKey["list[Score]"]()
+BATCH_KEY = pytest.StashKey["Batch"]()  # an item running several cases (cases_per_item > 1)
+BATCH_ROWS_KEY = pytest.StashKey["list[Any]"]()
+BATCH_SKIPS_KEY = pytest.StashKey["list[str]"]()
 ROW_ATTR = "passline_row"
 SKIP_ATTR = "passline_skipped"  # a skipped eval item's variant (skips write no row)
 
 # option -> Settings field (the [tool.passline] twin has the same name)
 SETTING_OPTIONS = {
     "agent": str, "model": str, "prompts": str, "judge_model": str, "base_url": str,
-    "concurrency": int, "cache": str, "cache_path": str, "run_dir": str, "temperature": float,
+    "concurrency": int, "cases_per_item": int, "cache": str, "cache_path": str,
+    "run_dir": str, "temperature": float,
     "seed": int, "timeout_s": float, "run_timeout_s": float, "max_retries": int,
     "connect_timeout_s": float, "fail_fast_after": int, "shutdown_grace_s": float,
     "sim_latency_ms": float,
@@ -71,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "litellm / sim", "the simulator for sim-* models, else OPENAI_BASE_URL or "
                      "the OpenAI API"),
         "concurrency": ("agent runs in flight at once", "an integer >= 1", None),
+        "cases_per_item": ("golden cases one pytest item runs; each case still gets its own "
+                           "run, scores and row (pytest keeps ~5 KB per item all session: "
+                           "batch datasets of 10,000s of cases)", "an integer >= 1", None),
         "cache": ("record/replay of model responses (replay fails on a miss, naming the "
                   "request; for keyless CI)", "off | rw | replay", None),
         "cache_path": ("the record/replay cache file", "a path (give it with =)", None),
@@ -153,6 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None) or {}
     config.stash[SESSION_ID_KEY] = workerinput.get("passline_session_id") or _new_session_id()
     config.pluginmanager.register(_Recorder(config), "passline-recorder")
+    config.pluginmanager.register(_Batches(), "passline-batches")
     baseline = config.getoption("passline_baseline", None)
     if baseline and not Path(baseline).exists():
         raise UsageExit(
@@ -307,8 +315,44 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # a usage error: one line naming the file (and line), no traceback; pytest stops the
         # session after collection ("Interrupted: 1 error during collection", exit code 2)
         raise pytest.Collector.CollectError(_usage_text(exc, where)) from None
+    current = _session(metafunc.config)
+    if current.settings.cases_per_item > 1:
+        from passline.runner._session import batched
+
+        _check_batchable(metafunc, where, current.settings.cases_per_item)
+        batches = batched(params, current.settings.cases_per_item,
+                          prefixed=len(current.variants) > 1)
+        metafunc.parametrize("case", [b for _, b in batches], ids=[i for i, _ in batches],
+                             indirect=True)
+        return
     metafunc.parametrize("case", [p for _, p in params], ids=[i for i, _ in params],
                          indirect=True)
+
+
+PER_CASE = frozenset({"case", "run", "scores", "variant"})
+
+
+def _check_batchable(metafunc: pytest.Metafunc, where: str, size: int) -> None:
+    """An item that runs several cases calls the eval's body once per case with that case's
+    `case`, `run`, `scores` and `variant`; every other fixture is set up once per item, so
+    one that depends on a per-case fixture (or an async body) cannot be batched."""
+    import inspect
+
+    why = ""
+    if inspect.iscoroutinefunction(metafunc.function):
+        why = "the eval is `async def`; make it a plain `def` (the agent may stay async)"
+    # pytest's fixture closure of this function (an internal; if it changes, no check)
+    for name, defs in (getattr(metafunc, "_arg2fixturedefs", None) or {}).items():
+        if why or name in PER_CASE or not defs:
+            continue
+        uses = PER_CASE.intersection(defs[-1].argnames)
+        if uses:
+            why = (f"fixture `{name}` takes `{sorted(uses)[0]}`, so it would see only the "
+                   "first case of each item; compute it in the eval's body instead")
+    if why:
+        raise pytest.Collector.CollectError(
+            f"passline: {where}: cases_per_item = {size} runs several cases per pytest item, "
+            f"but {why} -- or set cases_per_item = 1")
 
 
 def _shown_path(path: Any, config: pytest.Config) -> str:
@@ -341,6 +385,23 @@ def _param(item: pytest.Item) -> Param | None:
     return value if isinstance(value, Param) else None
 
 
+def _batch(item: pytest.Item) -> Batch | None:
+    from passline.runner._session import Batch
+
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get("case") if callspec is not None else None
+    return value if isinstance(value, Batch) else None
+
+
+def _params(item: pytest.Item) -> list[Param]:
+    """The cases x trials an item runs: one, or a batch's."""
+    param = _param(item)
+    if param is not None:
+        return [param]
+    batch = _batch(item)
+    return batch.params if batch is not None else []
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
     current = config.stash.get(SESSION_KEY, None)
@@ -348,16 +409,22 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     from passline.records._write import row_key
 
+    def wanted(item: pytest.Item, param: Param) -> bool:
+        if current.shard is not None and not current.in_shard(param):
+            return False
+        # resumed: a case x trial that already has its result in the record does not run
+        return current.resume is None or row_key(_item_row_key(item, param)) not in \
+            current.resume.finished.get(param.job.variant.name, ())
+
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        param = _param(item)
-        if param is not None and current.shard is not None and not current.in_shard(param):
+        param, batch = _param(item), _batch(item)
+        if batch is not None:
+            batch.params[:] = [p for p in batch.params if wanted(item, p)]
+            (keep if batch.params else drop).append(item)
+        elif param is not None and not wanted(item, param):
             drop.append(item)
-        elif param is not None and current.resume is not None and row_key(
-                _item_row_key(item, param)) in current.resume.finished.get(
-                    param.job.variant.name, ()):
-            drop.append(item)  # resumed: this item already has its result in the record
         else:
             keep.append(item)
     if drop:
@@ -380,7 +447,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             option, "setupplan", False):
         return  # listing tests must never call a (paid) model
     # every run of the session starts now, in item order, bounded by the concurrency limit
-    current.start(p for p in map(_param, session.items) if p is not None)
+    current.start(p for item in session.items for p in _params(item))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -391,7 +458,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         # concurrency limit) so they overlap, as they do in a single process
         upcoming = [nextitem] if nextitem is not None else []
         upcoming += _xdist_queued_items(item, current.settings.concurrency)
-        current.start(p for p in map(_param, [item, *upcoming]) if p is not None)
+        current.start(p for it in [item, *upcoming] for p in _params(it))
     try:
         return (yield)
     finally:
@@ -427,6 +494,11 @@ def case(request: pytest.FixtureRequest) -> Case:
     if param is None:
         raise pytest.UsageError(f"{request.node.nodeid}: the `case` fixture only exists in "
                                 "passline evals; decorate the test with @passline.eval(...)")
+    from passline.runner._session import Batch
+
+    if isinstance(param, Batch):  # the body is called once per case, with that case's values
+        request.node.stash[BATCH_KEY] = param
+        param = param.params[0]
     request.node.stash[PARAM_KEY] = param
     return param.job.case
 
@@ -443,6 +515,8 @@ def run(case: Case, request: pytest.FixtureRequest) -> AgentRun:
     from passline.runner._session import run_failed
 
     node = request.node
+    if BATCH_KEY in node.stash:
+        return None  # type: ignore[return-value]  # each case's run is given to its call
     param = node.stash[PARAM_KEY]
     result = _session(request.config).wait(param)
     node.stash[RUN_KEY] = result
@@ -457,6 +531,8 @@ def run(case: Case, request: pytest.FixtureRequest) -> AgentRun:
 @pytest.fixture
 def scores(run: AgentRun, case: Case, request: pytest.FixtureRequest) -> list[Score]:
     """The eval's scorers applied to this run."""
+    if BATCH_KEY in request.node.stash:
+        return []  # each case's scores are given to its call
     return _scores(request.node, run)
 
 
@@ -469,7 +545,7 @@ def _scores(node: pytest.Item, run: AgentRun) -> list[Score]:
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
     param = pyfuncitem.stash.get(PARAM_KEY, None)
-    if param is None:
+    if param is None or BATCH_KEY in pyfuncitem.stash:  # a batch: see _Batches
         return (yield)
     if RUN_KEY not in pyfuncitem.stash:  # the eval asked for `case` only
         pyfuncitem.stash[RUN_KEY] = _session(pyfuncitem.config).wait(param)
@@ -488,6 +564,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    batch = _batch(item)
+    if batch is not None:
+        return _batch_report(item, call, report, batch)
     param = item.stash.get(PARAM_KEY, None)
     if param is None:
         return report
@@ -519,6 +598,123 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     return report
 
 
+def _batch_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
+                  batch: Batch) -> pytest.TestReport:
+    """A batch item's report carries its cases' rows (or, in one process, an empty list:
+    they were recorded as each case ended) and the variants of its skipped cases."""
+    final = call.when == "call" or (call.when == "setup" and not report.passed)
+    if not final:
+        return report
+    rows = item.stash.get(BATCH_ROWS_KEY, None)
+    skips = item.stash.get(BATCH_SKIPS_KEY, [])
+    if rows is None:  # no case ran: setup failed (a fixture) or skipped the whole item
+        rows = []
+        if report.skipped:
+            skips = [p.job.variant.name for p in batch.params]
+        else:
+            current = _session(item.config)
+            error = call.excinfo.exconly() if call.excinfo is not None else "setup failed"
+            rows = [current.row(item.nodeid, p, None, [], "error", error)
+                    for p in batch.params]
+            if not current.worker:
+                for row in rows:
+                    current.record(row)
+                rows = []
+    from passline.runner._session import row_json
+
+    setattr(report, ROW_ATTR, [row_json(r) if isinstance(r, dict) else r for r in rows])
+    if skips:
+        setattr(report, SKIP_ATTR, list(skips))
+    return report
+
+
+class _Batches:
+    """Runs the body of a batch item (``cases_per_item`` > 1) once per case, each with that
+    case's ``case``, ``run``, ``scores`` and ``variant``, giving each case the status, error
+    text and row it would have had as an item of its own. The item fails if a case does."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        batch = pyfuncitem.stash.get(BATCH_KEY, None)
+        if batch is None:
+            return None
+        current = _session(pyfuncitem.config)
+        rows: list[Any] = []
+        skips: list[str] = []
+        pyfuncitem.stash[BATCH_ROWS_KEY] = rows  # kept so far, should a case interrupt it
+        pyfuncitem.stash[BATCH_SKIPS_KEY] = skips
+        base = {arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
+        bad: list[tuple[Param, str, str]] = []
+        for param in batch.params:
+            pyfuncitem.stash[PARAM_KEY] = param
+            outcome = _run_case(pyfuncitem, current, param, base)
+            if outcome is None:
+                skips.append(param.job.variant.name)
+                continue
+            row = current.row(pyfuncitem.nodeid, param, *outcome)
+            if outcome[2] != "pass":
+                bad.append((param, outcome[2], outcome[3] or ""))
+            if current.worker:
+                rows.append(row)  # sent to the controller with the report
+            else:
+                current.record(row)  # on disk now: an interrupted batch keeps its cases
+        if bad:
+            tbstyle = pyfuncitem.config.getoption("tbstyle", "auto")
+            shown = bad if tbstyle == "long" else bad[:10]
+            lines = [f"{len(bad)} of {len(batch.params)} cases did not pass (each has its "
+                     "own row in the run record):"]
+            for param, status, text in shown:
+                lines.append(f"--- {param.id} [{status}]\n{text.strip()[:1500]}")
+            if len(shown) < len(bad):
+                lines.append(f"... {len(bad) - len(shown)} more (--tb=long lists every "
+                             "case; the report and `passline runs show` list them too)")
+            pytest.fail("\n".join(lines), pytrace=False)
+        if batch.params and len(skips) == len(batch.params):
+            pytest.skip(f"all {len(skips)} cases of this item skipped")
+        return True
+
+
+def _run_case(item: pytest.Function, current: EvalSession, param: Param,
+              base: dict[str, Any]) -> tuple[AgentRun | None, list[Score], str, str | None] | None:
+    """(run, scores, status, error text) of one case of a batch, as its own item would have
+    recorded them; None if the body skipped it."""
+    import traceback
+
+    from passline.errors import PasslineError
+    from passline.runner._session import run_error_report, run_failed
+
+    def text(exc: BaseException) -> str:  # what pytest's ExceptionInfo.exconly() gives
+        return "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+
+    run: AgentRun | None = None
+    computed: list[Score] = []
+    try:
+        run = current.wait(param)
+    except (PasslineError, OSError) as exc:  # an outage, a blocked loop: an error row
+        return None, [], "error", text(exc)
+    if run_failed(run) and not param.spec.allow_errors:
+        report = run_error_report(run, item.config.getoption("tbstyle", "auto"))
+        return run, [], "error", text(pytest.fail.Exception(report, pytrace=False))
+    try:
+        computed = current.score(param, run)
+        values = {"case": param.job.case, "run": run, "scores": computed,
+                  "variant": param.job.variant}
+        item.obj(**{arg: values.get(arg, value) if arg in PER_CASE else value
+                    for arg, value in base.items()})
+        from passline.runner._session import EvalSession
+
+        ok, why = EvalSession.verdict(param, computed, run)
+        if not ok:
+            raise pytest.fail.Exception(why, pytrace=False)
+    except pytest.skip.Exception:
+        return None
+    except (AssertionError, pytest.fail.Exception) as exc:
+        return run, computed, "fail", text(exc)[:2000]
+    except Exception as exc:
+        return run, computed, "error", text(exc)
+    return run, computed, "pass", None
+
+
 class _Recorder:
     """Writes result rows as reports arrive: in a plain session, or on the xdist controller
     (workers attach rows to their reports; only the controller writes records)."""
@@ -545,16 +741,19 @@ class _Recorder:
             self.usage_errors += 1
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        skipped_variant = getattr(report, SKIP_ATTR, None)
-        if skipped_variant and not hasattr(self.config, "workerinput"):
-            _session(self.config).skipped[skipped_variant] += 1
+        skipped = getattr(report, SKIP_ATTR, None)
+        if skipped and not hasattr(self.config, "workerinput"):
+            for variant in [skipped] if isinstance(skipped, str) else skipped:
+                _session(self.config).skipped[variant] += 1
         data = getattr(report, ROW_ATTR, None)
-        if not data and report.failed and not hasattr(self.config, "workerinput"):
+        if data is None and report.failed and not hasattr(self.config, "workerinput"):
             self.other_failures += 1  # eval results always carry a row; this is not one
-        if not data or hasattr(self.config, "workerinput"):
+        if data is None or hasattr(self.config, "workerinput"):
             return
         current = _session(self.config)
-        current.record(data if isinstance(data, dict) else json.loads(data))
+        # one row, or a batch's rows (an empty list: its rows were recorded as cases ended)
+        for one in data if isinstance(data, list) else [data]:
+            current.record(one if isinstance(one, dict) else json.loads(one))
         delattr(report, ROW_ATTR)  # recorded; pytest's terminal keeps every report to the end
         from passline.runner._terminal import progress_line
 

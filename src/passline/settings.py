@@ -44,6 +44,9 @@ class Settings:
     api_key_env: str = "OPENAI_API_KEY"
     # how calls are made
     concurrency: int = 32
+    # golden cases run by one pytest item: pytest keeps about 5 KB per item for the whole
+    # session, so datasets of 10,000s of cases batch them; rows stay one per case
+    cases_per_item: int = 1
     model_concurrency: Mapping[str, int] = dataclasses.field(default_factory=dict)
     timeout_s: float = 60.0  # per model call: reading the answer (each attempt)
     connect_timeout_s: float = 5.0  # per attempt: opening the connection
@@ -96,7 +99,7 @@ class Settings:
                 f"{', '.join(UNTRUSTED_JUDGE_MODES)}: \"inform\" shows an untrusted judge's "
                 "scores without letting them fail cases or the gate, \"gate\" lets them"
             )
-        for name in ("concurrency", "trials"):
+        for name in ("concurrency", "trials", "cases_per_item"):
             if getattr(self, name) < 1:
                 raise ConfigError(
                     f"{name} must be >= 1, got {getattr(self, name)} "

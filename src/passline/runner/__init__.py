@@ -22,7 +22,7 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +189,13 @@ class Runner:
         self.journal = journal  # the session's CallJournal, given to the client it makes
         self.leftover_tasks = 0  # tasks still pending on the loop when it was closed
         self._futures: dict[str, concurrent.futures.Future[AgentRun]] = {}
+        # queued jobs (enqueue) start as earlier ones finish, a window of twice the
+        # concurrency ahead: a task, coroutine and future per job cost ~2 KB, too much to
+        # make for 100,000 jobs at once (the runs would wait on the semaphore anyway)
+        self._queued: dict[str, Job] = {}
+        self._queued_after: dict[str, list[Callable[[AgentRun], Awaitable[Any]]]] = {}
+        self._window = 2 * self.concurrency
+        self._in_flight = 0
         self._agents: dict[str, AgentFn] = {}
         self._owns_capture = capture is None
         self.capture = capture or CaptureSession(settings, client=lambda: self.client)
@@ -199,7 +206,7 @@ class Runner:
                                         daemon=True)
         self._thread.start()
         self._sem = asyncio.Semaphore(self.concurrency)  # bound lazily to the runner loop
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a done callback may run inside a locked submit
         _CURRENT.append(self)
 
     def __repr__(self) -> str:
@@ -215,25 +222,67 @@ class Runner:
         return self._client
 
     def submit(self, job: Job) -> concurrent.futures.Future[AgentRun]:
-        """Start ``job`` (once; the same job submitted twice shares one future)."""
+        """Start ``job`` now, if it has not started (the same job submitted twice shares one
+        future; a queued job starts ahead of its turn)."""
         with self._lock:
             future = self._futures.get(job.key)
             if future is None:
-                if not self._futures:
-                    self.progress.started = time.perf_counter()
-                if job.agent not in self._agents:
-                    self._agents[job.agent] = resolve_agent(job.agent)
-                future = asyncio.run_coroutine_threadsafe(self._run(job), self._loop)
-                self._futures[job.key] = future
-                self.progress.total += 1
+                if job.key in self._queued:
+                    del self._queued[job.key]
+                else:
+                    self.progress.total += 1
+                future = self._start(job)
             return future
+
+    def enqueue(self, job: Job, then: Sequence[Callable[[AgentRun], Awaitable[Any]]] = ()
+                ) -> None:
+        """Queue ``job`` to start in its turn (in queueing order, at most twice the
+        concurrency ahead of the runs in flight), and each of ``then`` after it (as
+        :meth:`after` does); :meth:`submit` gives its future."""
+        with self._lock:
+            future = self._futures.get(job.key)
+            if future is not None:
+                for fn in then:
+                    self._chain(future, fn)
+                return
+            if job.key not in self._queued:
+                self._queued[job.key] = job
+                self.progress.total += 1
+            if then:
+                self._queued_after.setdefault(job.key, []).extend(then)
+            self._fill()
+
+    def _start(self, job: Job) -> concurrent.futures.Future[AgentRun]:
+        if not self._futures and not self.progress.done:
+            self.progress.started = time.perf_counter()
+        if job.agent not in self._agents:
+            self._agents[job.agent] = resolve_agent(job.agent)
+        future = asyncio.run_coroutine_threadsafe(self._run(job), self._loop)
+        self._futures[job.key] = future
+        self._in_flight += 1
+        for fn in self._queued_after.pop(job.key, ()):
+            self._chain(future, fn)
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, future: concurrent.futures.Future[AgentRun]) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._fill()
+
+    def _fill(self) -> None:
+        while self._queued and self._in_flight < self._window:
+            key = next(iter(self._queued))
+            self._start(self._queued.pop(key))
 
     def after(self, job: Job, fn: Callable[[AgentRun], Awaitable[Any]]
               ) -> concurrent.futures.Future[Any]:
         """Run ``await fn(run)`` on the runner loop as soon as ``job``'s run is done (e.g. a
-        judge scorer preparing its verdict concurrently with other runs)."""
-        run_future = self.submit(job)
+        judge scorer preparing its verdict concurrently with other runs); starts the job."""
+        return self._chain(self.submit(job), fn)
 
+    def _chain(self, run_future: concurrent.futures.Future[AgentRun],
+               fn: Callable[[AgentRun], Awaitable[Any]]) -> concurrent.futures.Future[Any]:
         async def chained() -> Any:
             run = await asyncio.wrap_future(run_future)
             async with self._sem:
@@ -349,8 +398,11 @@ class Runner:
         return None
 
     def cancel_pending(self) -> int:
-        n = 0
-        for future in self._futures.values():
+        with self._lock:
+            n = len(self._queued)
+            self._queued.clear()
+            self._queued_after.clear()
+        for future in list(self._futures.values()):
             if future.cancel():
                 n += 1
         return n

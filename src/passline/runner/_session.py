@@ -97,6 +97,39 @@ class Param:
         return self.id
 
 
+class Batch:
+    """The parameter behind an item that runs several cases of one eval and variant
+    (``cases_per_item`` > 1): each case still gets its own run, scores and row. ``params``
+    shrinks when a shard or a resume leaves some of its cases out."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params: list[Param]) -> None:
+        self.params = params
+
+    @property
+    def id(self) -> str:
+        first, last = self.params[0].job, self.params[-1].job
+        return f"{first.case.ref}:t{first.trial}..{last.case.id}:t{last.trial}"
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+def batched(params: list[tuple[str, Param]], size: int, prefixed: bool
+            ) -> list[tuple[str, Batch]]:
+    """``params`` (in order) as items of up to ``size`` cases each, one variant per item."""
+    by_variant: dict[str, list[Param]] = {}
+    for _, param in params:
+        by_variant.setdefault(param.job.variant.name, []).append(param)
+    out: list[tuple[str, Batch]] = []
+    for name, group in by_variant.items():
+        for start in range(0, len(group), size):
+            batch = Batch(group[start:start + size])
+            out.append(((f"{name}:" if prefixed else "") + batch.id, batch))
+    return out
+
+
 class EvalSession:
     """Settings, variants, datasets, the runner and the run writers of one pytest session."""
 
@@ -264,14 +297,12 @@ class EvalSession:
             if id(param) in self._started:
                 continue
             self._started.add(id(param))
-            self.runner.submit(param.job)
             self._waiting[param.job.key] += 1
-            for scorer in param.spec.scorers:
-                prepare = getattr(scorer, "aprepare", None)
-                if prepare is not None:
-                    self.runner.after(param.job, functools.partial(
-                        _prepare, prepare, case=param.job.case, client=self.runner.client,
-                        trial=param.job.trial))
+            prepares = [getattr(scorer, "aprepare", None) for scorer in param.spec.scorers]
+            self.runner.enqueue(param.job, then=[
+                functools.partial(_prepare, prepare, case=param.job.case,
+                                  client=self.runner.client, trial=param.job.trial)
+                for prepare in prepares if prepare is not None])
             n += 1
         return n
 
