@@ -1,7 +1,7 @@
 """passline against the floor: a bare asyncio loop over ``openai.AsyncOpenAI``.
 
     .venv/bin/python bench/bench_floor.py [--n 200,1000] [--c 16,32] [--rounds 3]
-        [--latency-ms 200] [--style client|own] [--profile]
+        [--latency-ms 200] [--style client|own] [--profile] [--cases-per-item K]
 
 A mock OpenAI-compatible endpoint (starlette on uvicorn, in its own process) answers every
 chat completion after a fixed latency and counts requests and the most in flight. For each
@@ -13,6 +13,9 @@ chat completion after a fixed latency and counts requests and the most in flight
   cases, one eval, an agent making one model call per case the documented way
   (``--style client``: ``ctx.client.chat``; ``--style own``: its own ``AsyncOpenAI``
   client, captured by passline), ``concurrency = C``, cache off.
+
+``--cases-per-item K`` runs K cases per pytest item (``--passline-cases-per-item``; the
+default, 1, is one item per case as most projects run).
 
 It prints the ratio passline / floor per round and the median, plus start-up (N=1) for both.
 ``--profile`` runs one passline session of the largest N under py-spy (every thread; samples
@@ -231,6 +234,7 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=200.0)
     ap.add_argument("--style", choices=sorted(AGENTS), default="client")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--cases-per-item", type=int, default=1)
     ap.add_argument("--venv", default=str(REPO / ".passline" / "bench-venv"))
     args = ap.parse_args()
     global PYTHON
@@ -243,7 +247,8 @@ def main() -> None:
     env = _env()
     with mock_endpoint(args.latency_ms) as url:
         env_p = env | {"PASSLINE_RUN_DIR": str(work / "runs")}
-        pytest_cmd = [PYTHON, "-m", "pytest", "evals", "-q", "-p", "no:cacheprovider"]
+        pytest_cmd = [PYTHON, "-m", "pytest", "evals", "-q", "-p", "no:cacheprovider",
+                      f"--passline-cases-per-item={args.cases_per_item}"]
         # start-up: one case, no latency worth counting against the two
         startup = make_project_at(work, 1, 1, url, args.style)
         timed(pytest_cmd, startup, env_p)
@@ -254,6 +259,7 @@ def main() -> None:
                                          env))
             starts["passline"].append(timed(pytest_cmd, startup, env_p))
         print(f"latency {args.latency_ms:g} ms, agent style {args.style!r}, "
+              f"{args.cases_per_item} case(s) per pytest item, "
               f"{args.rounds} interleaved rounds; load average {os.getloadavg()[0]:.2f}")
         print(f"start-up (N=1): floor {statistics.median(starts['floor']):.2f} s, passline "
               f"{statistics.median(starts['passline']):.2f} s ("

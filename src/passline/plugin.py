@@ -329,6 +329,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                          indirect=True)
 
 
+MANY_ITEMS = 20_000  # past this, the terminal summary suggests cases_per_item
 PER_CASE = frozenset({"case", "run", "scores", "variant"})
 
 
@@ -447,7 +448,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             option, "setupplan", False):
         return  # listing tests must never call a (paid) model
     # every run of the session starts now, in item order, bounded by the concurrency limit
-    current.start(p for item in session.items for p in _params(item))
+    n = current.start(p for item in session.items for p in _params(item))
+    if n > MANY_ITEMS and current.settings.cases_per_item == 1:
+        current.notes.append(
+            f"passline: {n:,} cases ran as {n:,} pytest items; pytest keeps about 5 KB per "
+            f"item until the session ends (~{n * 5.5 / 1024:,.0f} MB here). cases_per_item = "
+            "100 ([tool.passline], or --passline-cases-per-item) runs 100 cases per item, "
+            "with the same rows")
 
 
 @pytest.hookimpl(wrapper=True)

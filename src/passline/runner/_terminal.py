@@ -90,10 +90,10 @@ def summary(session: EvalSession, reporter: Any) -> None:
             console.print(title)
         console.print(f"run record: {manifest.get('_path')}")
     for note in session.notes:  # outages, interrupted runs, abandoned calls
-        console.print(note, highlight=False, soft_wrap=True)
+        console.print(note, highlight=False, soft_wrap=True, markup=False)  # "[tool...]"
     verdict = session.verdict_text
     if verdict:  # soft wrap: paths and long reasons stay whole for copying
-        console.print(verdict, soft_wrap=True, highlight=False)
+        console.print(verdict, soft_wrap=True, highlight=False, markup=False)
     reporter.write_sep("=", "passline")
     for line in buf.getvalue().rstrip("\n").splitlines():
         reporter.write_line(line)
