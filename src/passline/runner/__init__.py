@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib
 import inspect
@@ -146,7 +147,7 @@ class Job:
     trial: int
     variant: Variant
 
-    @property
+    @functools.cached_property  # asked for several times per run (futures, rows, calls)
     def key(self) -> str:
         material = f"{self.agent}|{self.variant.name}|{self.variant.model}|" \
                    f"{self.variant.prompts}|{self.case.ref}|{self.trial}"
