@@ -478,3 +478,20 @@ def test_a_must_pass_failure_is_confirmed_by_new_trials_before_it_fails_the_sess
         "*confirming 1 must-pass case(s), look 1 of 3*",
         "*1 must-pass case newly fails, confirmed by an exact test: critical*3/3 -> 0/3 trials"
         " passed; then 0/5 new candidate trials vs 8/8 baseline trials*"])
+
+
+def test_k_deselecting_evals_of_two_variants_names_allow_partial(
+        pytester: pytest.Pytester) -> None:
+    make_project(pytester, n=6, extra_toml="[tool.passline.gate]\n"
+                 "max_p95_latency_increase = inf\nmax_cost_increase = inf\n")
+    variants = ["--passline-variant", "base=sim-1:v1", "--passline-variant", "cand=sim-2:v2"]
+    result = pytester.runpytest(*variants, "-k", "c1 or c2", "-p", "no:cacheprovider")
+    assert result.ret == 3  # a comparison of a subset is not the gate's verdict on the eval
+    result.stdout.fnmatch_lines(["*passline gate: NOT RUN -- the baseline * is incomplete "
+                                 "(partial: 4 of 6 planned items have no result*"
+                                 "a verdict on it would be a partial comparison*"
+                                 "pass --passline-allow-partial to gate the cases that finished"])
+    allowed = pytester.runpytest(*variants, "-k", "c1 or c2", "--passline-allow-partial",
+                                 "-p", "no:cacheprovider")
+    assert allowed.ret == 0
+    allowed.stdout.fnmatch_lines(["*passline gate: PASS (cand vs base)*"])

@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=int, default=64, help="agent runs in flight")
     p.add_argument("-k", dest="keyword", default=None,
                    help="only evals/cases matching (pytest -k)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also list every failing eval item (pytest's FAILED lines; the reports "
+                   "show the same failures with answers and scores)")
     p.add_argument("--check", action="store_true",
                    help="exit 1 unless the candidate passes the gate and the regressed variant "
                    "is caught (what CI asserts)")
@@ -65,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     out = (root / args.out) if not Path(args.out).is_absolute() else Path(args.out)
     run_root = out / "runs"
     # failures are expected in evals and are read in the reports: keep the terminal short
+    # (progress, per-variant totals; -rN drops pytest's ~1,100 FAILED lines unless -v asks)
     # the demo compares its own pairs below (regressed vs candidate, not vs the first variant)
     cmd = [sys.executable, "-m", "pytest", "evals", "-q", "--tb=no", "-o", "addopts=",
+           "-rfE" if args.verbose else "-rN",
            "-p", "no:cacheprovider", "--passline-compare=off",
            "--passline-run-dir", str(run_root), "--passline-concurrency", str(args.concurrency)]
     for name, model, prompts in VARIANTS:
@@ -93,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
     verdicts = {cand: _compare_and_report(console, out, runs[base], runs[cand], run_root, base,
                                           cand) for base, cand in COMPARISONS}
     console.print(f"\ndone in {time.perf_counter() - start:.0f}s; runs in {run_root}")
+    console.print("failing cases: open a report above (each regressed case side by side, with "
+                  "answers, tool calls, scores and trace)"
+                  + ("" if args.verbose else ", or re-run with -v to list every failing item"))
     if args.check and (verdicts["candidate"] == "regressed" or
                        verdicts["regressed"] != "regressed"):
         console.print(f"[red]demo check failed: expected the candidate to pass and the "

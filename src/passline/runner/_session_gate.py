@@ -58,8 +58,11 @@ def gate_session(session: EvalSession, *, baseline: str | None, allow_partial: b
         for role, source in [("baseline", pairs[0][1])] + [("candidate", p[3]) for p in pairs]:
             why = incomplete_reason(source, role)
             if why:
-                return not_run(session, f"{why}; re-run it, or pass --passline-allow-partial to "
-                               "gate the cases that finished", ExitCode.INFRASTRUCTURE_ERROR)
+                return not_run(session, f"{why}; a verdict on it would be a partial "
+                               "comparison (only the cases that finished, not the whole eval): "
+                               "run every item (no -k, --lf or shard; finish an interrupted run "
+                               "with --passline-resume), or pass --passline-allow-partial to gate "
+                               "the cases that finished", ExitCode.INFRASTRUCTURE_ERROR)
     lines: list[str] = []
     worst = 0
     for base_label, base_src, cand_name, cand_dir in pairs:

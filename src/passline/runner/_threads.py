@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,14 @@ class _Worker(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name=f"passline-worker-{next(_counter)}", daemon=True)
-        self.inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[tuple[Any, ...] | object] = queue.SimpleQueue()
 
     def run(self) -> None:
         while True:
             item = self.inbox.get()
             if item is _RETIRE:
                 return
-            fn, args, future, context = item
+            fn, args, future, context = cast(tuple[Any, ...], item)
             if future.set_running_or_notify_cancel():
                 try:
                     result = context.run(fn, *args)
@@ -64,7 +64,8 @@ class _Worker(threading.Thread):
 
 
 _idle: list[_Worker] = []
-_RETIRE: tuple[Any, ...] = ()
+# a unique sentinel (an empty tuple would be CPython's shared `()`, not ours alone)
+_RETIRE = object()
 
 
 def retire_idle(timeout_s: float = 1.0) -> None:
