@@ -210,7 +210,7 @@ RUN_ELSEWHERE = {
     "python3 -m venv .venv && .venv/bin/pip install -q -e \".[dev]\" && .venv/bin/passline demo":
         ".ci/run",
     "python3 -m venv .venv && .venv/bin/pip install -q -e \".[dev]\" && .venv/bin/python -m "
-    "pytest": ".ci/run (tests/test_readme.py keeps it verbatim)",
+    "pytest -n logical": ".ci/run (tests/test_readme.py keeps it verbatim)",
     'passline judge labels add judge-marks.json --labeller "Ana Lopez" --kind human':
         "tests/test_review_marks.py (labels add from marks the report made, then lock and "
         "calibrate; into a scratch dataset name)",
