@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy  # noqa: F401  (pytester in-process runs cannot re-import C extensions)
 import pytest
 import scipy.stats  # noqa: F401
+from mini_project import write_mini_project
 
 # imported here, so that the in-process sessions below do not import (and assertion-rewrite)
 # them again each time: pytester forgets modules first imported inside a run
@@ -358,21 +359,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_project(pytester: pytest.Pytester) -> Path:
-    vdir = pytester.path / "golden" / "mini" / "v1"
-    vdir.mkdir(parents=True)
-    (vdir / "data.jsonl").write_text(lines(*ROWS))
-    (vdir / "card.md").write_text("# mini\n")
-    pytester.makepyprojecttoml('''
-[tool.passline]
-agent = "myagent:agent"
-model = "sim-1"
-run_dir = "runs"
-
-[tool.pytest.ini_options]
-pythonpath = ["."]
-''')
-    pytester.makepyfile(myagent=AGENT, test_evals=EVAL)
-    return pytester.path
+    return write_mini_project(pytester, ROWS, agent=AGENT, eval_src=EVAL)
 
 
 @pytest.mark.parametrize("kind", sorted(SESSION))

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy  # noqa: F401
 import pytest
 import scipy.stats  # noqa: F401
+from mini_project import write_mini_project
 
 from passline.errors import ConfigError
 from passline.records import read_rows
@@ -59,21 +60,9 @@ def make_project(pytester: pytest.Pytester, extra_toml: str = "", *,
                                                     "total?"},
              "expected": {"answer": "SO-7001 shipped on 2026-05-04; total 310.00 USD."},
              "tags": ["must-pass"]}]
-    data = pytester.path / "golden" / "sales" / "v1"
-    data.mkdir(parents=True)
-    (data / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (data / "card.md").write_text("# sales\n")
-    pytester.makepyprojecttoml(f'''
-[tool.passline]
-agent = "saleagent:agent"
-model = "sim-1"
-judge_model = "sim-2"
-run_dir = "runs"
-{extra_toml}
-[tool.pytest.ini_options]
-pythonpath = ["."]
-''')
-    pytester.makepyfile(saleagent=AGENT, test_quality=EVAL)
+    write_mini_project(pytester, rows, agent=AGENT, eval_src=EVAL, dataset="sales",
+                       agent_module="saleagent", eval_module="test_quality",
+                       toml=f'judge_model = "sim-2"\n{extra_toml}')
     if trusted is not None:
         judges = pytester.path / ".passline" / "judges"
         judges.mkdir(parents=True)

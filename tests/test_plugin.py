@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy  # noqa: F401
 import pytest
 import scipy.stats  # noqa: F401
+from mini_project import write_mini_project
 
 from passline.records import load_run, read_rows
 from passline.sim import SimConfig, shared_server
@@ -50,22 +51,8 @@ def make_project(pytester: pytest.Pytester, n: int = 6, trials: int = 1,
              "expected": {"facts": [f"hello number {i}" if i % 3 else "absent fact"]},
              "tags": [f"worker:{'a' if i % 2 else 'b'}"]} for i in range(n)]
     rows += extra_rows or []
-    data = pytester.path / "golden" / "mini" / "v1"
-    data.mkdir(parents=True)
-    (data / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (data / "card.md").write_text("# mini\n")
-    pytester.makepyprojecttoml(f'''
-[tool.passline]
-agent = "myagent:agent"
-model = "sim-1"
-run_dir = "runs"
-sim_latency_ms = {latency_ms}
-{extra_toml}
-[tool.pytest.ini_options]
-pythonpath = ["."]
-''')
-    pytester.makepyfile(myagent=AGENT, test_evals=EVAL.format(trials=trials))
-    return pytester.path
+    return write_mini_project(pytester, rows, agent=AGENT, eval_src=EVAL.format(trials=trials),
+                              toml=f"sim_latency_ms = {latency_ms}\n{extra_toml}")
 
 
 def only_run(root: Path) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy  # noqa: F401  (pytester in-process runs cannot re-import C extensions)
 import pytest
 import scipy.stats  # noqa: F401
+from mini_project import write_mini_project
 
 from passline.records import read_manifest, read_rows
 
@@ -60,21 +61,7 @@ def make_project(pytester: pytest.Pytester, n: int = 6, *, agent: str = CALLING_
                  toml: str = "") -> Path:
     rows = [{"id": f"c{i}", "input": {"message": f"case {i}"}, "expected": {}}
             for i in range(n)]
-    data = pytester.path / "golden" / "mini" / "v1"
-    data.mkdir(parents=True)
-    (data / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (data / "card.md").write_text("# mini\n")
-    pytester.makepyprojecttoml(f'''
-[tool.passline]
-agent = "myagent:agent"
-model = "sim-1"
-run_dir = "runs"
-{toml}
-[tool.pytest.ini_options]
-pythonpath = ["."]
-''')
-    pytester.makepyfile(myagent=agent, test_evals=EVAL)
-    return pytester.path
+    return write_mini_project(pytester, rows, agent=agent, eval_src=EVAL, toml=toml)
 
 
 def run_dirs(root: Path) -> list[Path]:
