@@ -1,0 +1,114 @@
+"""The comparison, the gate's verdict and the report's contents of fixed synthetic run pairs,
+pinned to a snapshot: speed work on reading, compare's statistics and the report must leave
+every figure bit-identical (floats are compared exactly, through their JSON repr).
+
+The runs come from ``passline.report._synthetic`` (seeded, deterministic). When a change is
+*meant* to move a figure -- or the synthetic generator changes -- regenerate the snapshot
+with ``python tests/test_report_golden.py`` and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from passline.compare import compare, gate, load_policy
+from passline.report import build_report
+from passline.report._chunks import read_cases
+from passline.report._synthetic import write_synthetic_runs
+
+SNAPSHOT = Path(__file__).parent / "fixtures" / "report_golden.json"
+
+# name -> (write_synthetic_runs kwargs, compare kwargs)
+PAIRS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "single-trial": ({"n_cases": 400, "n_regressed": 20, "n_improved": 9, "n_errored": 3},
+                     {}),
+    "three-trials": ({"n_cases": 120, "trials": 3, "n_regressed": 8, "n_improved": 4,
+                      "n_flaky": 6, "n_errored": 2}, {}),
+    "clustered": ({"n_cases": 300, "n_regressed": 15, "n_improved": 6, "only_in_baseline": 4},
+                  {"sampling_unit": "cluster"}),
+    "two-trials-clustered": ({"n_cases": 90, "trials": 2, "n_regressed": 6, "n_flaky": 4},
+                             {"sampling_unit": "cluster"}),
+    "tiny": ({"n_cases": 12, "n_regressed": 2, "n_improved": 1}, {}),
+}
+# a chunked report (past INLINE_MAX_CASES) with the XSS corpus in every displayed field
+REPORT_PAIR = {"n_cases": 2100, "n_regressed": 70, "n_improved": 35, "n_errored": 5,
+               "hostile": True}
+
+
+def _comparison_snapshot(root: Path, runs_kw: dict[str, Any], cmp_kw: dict[str, Any]
+                         ) -> dict[str, Any]:
+    runs = write_synthetic_runs(root, **runs_kw)
+    comparison = compare(runs.baseline, runs.candidate, **cmp_kw)
+    verdict = gate(comparison, load_policy())
+    text = json.dumps({"comparison": comparison.to_dict(), "verdict": verdict.to_dict(),
+                       "discordant": [list(d) for d in comparison.discordant]},
+                      sort_keys=True, default=str)
+    return json.loads(text.replace(str(root), "<root>"))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _report_snapshot(root: Path) -> dict[str, str]:
+    """Digests of what the report shows: the per-case data (parsed, so only values count),
+    the rest of index.html, summary.md and junit.xml (temp paths and the time masked)."""
+    runs = write_synthetic_runs(root / "runs", **REPORT_PAIR)  # type: ignore[arg-type]
+    paths = build_report(runs.baseline, runs.candidate, root / "out")
+    html = paths.index_html.read_text(encoding="utf-8")
+    cases = json.dumps(read_cases(html), sort_keys=True, ensure_ascii=True)
+    page = re.sub(r'(<script type="application/(?:json|octet-stream)" id="[a-z0-9-]+">)'
+                  r'[^<]*(</script>)', r"\1\2", html)
+    page = re.sub(r"\d{4}-\d\d-\d\dT[0-9:+]+", "<time>", page)
+    page = re.sub(r"'sha256-[A-Za-z0-9+/=]+'", "'sha256-<hash>'", page)
+
+    def masked(text: str) -> str:
+        return text.replace(str(root), "<root>")
+
+    return {"cases": _digest(cases), "n_cases": str(len(read_cases(html))),
+            "page": _digest(masked(page)),
+            "summary_md": _digest(masked(paths.summary_md.read_text(encoding="utf-8"))),
+            "junit_xml": _digest(masked(paths.junit_xml.read_text(encoding="utf-8")))}
+
+
+def _snapshot() -> dict[str, Any]:
+    return json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_comparison_matches_snapshot(name: str, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default gate policy, whatever the checkout configures
+    runs_kw, cmp_kw = PAIRS[name]
+    got = _comparison_snapshot(tmp_path / "runs", runs_kw, cmp_kw)
+    want = _snapshot()["comparisons"][name]
+    assert got["verdict"] == want["verdict"]
+    for key in want["comparison"]:
+        assert got["comparison"][key] == want["comparison"][key], key
+    assert got == want
+
+
+def test_report_matches_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    got = _report_snapshot(tmp_path)
+    assert got == _snapshot()["report"]
+
+
+if __name__ == "__main__":  # regenerate: python tests/test_report_golden.py
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        snap = {"comparisons": {name: _comparison_snapshot(Path(tmp) / name, *PAIRS[name])
+                                for name in sorted(PAIRS)},
+                "report": _report_snapshot(Path(tmp) / "report")}
+    SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    sys.stdout.write(f"wrote {SNAPSHOT}\n")
