@@ -4,15 +4,16 @@ every figure bit-identical (floats are compared exactly, through their JSON repr
 
 The runs come from ``passline.report._synthetic`` (seeded, deterministic). When a change is
 *meant* to move a figure -- or the synthetic generator changes -- regenerate the snapshot
-with ``python tests/test_report_golden.py`` and say why in the commit.
+with ``PASSLINE_UPDATE_GOLDEN=1 pytest tests/test_report_golden.py`` (in the tests'
+environment: the conftest's fixtures shape what a report shows) and say why in the commit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,17 +79,43 @@ def _report_snapshot(root: Path) -> dict[str, str]:
             "junit_xml": _digest(masked(paths.junit_xml.read_text(encoding="utf-8")))}
 
 
+UPDATE = bool(os.environ.get("PASSLINE_UPDATE_GOLDEN"))
+
+
 def _snapshot() -> dict[str, Any]:
-    return json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    return json.loads(SNAPSHOT.read_text(encoding="utf-8")) if SNAPSHOT.exists() else {}
 
 
+def _check(path: tuple[str, ...], got: Any) -> Any:
+    """The snapshot's value at ``path``; with PASSLINE_UPDATE_GOLDEN set, ``got`` is written
+    there instead."""
+    snap = _snapshot()
+    if UPDATE:
+        node = snap
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = got
+        SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return got
+    node = snap
+    for part in path:
+        node = node[part]
+    return node
+
+
+@pytest.mark.parametrize("threads", [False, True], ids=["inline", "threads"])
 @pytest.mark.parametrize("name", sorted(PAIRS))
-def test_comparison_matches_snapshot(name: str, tmp_path: Path,
+def test_comparison_matches_snapshot(name: str, threads: bool, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same figures whether the resampling tests run one after the other or side by
+    side on threads (each draws from its own seeded stream)."""
+    import passline.compare._compare as compare_module
+
     monkeypatch.chdir(tmp_path)  # the default gate policy, whatever the checkout configures
+    monkeypatch.setattr(compare_module, "PARALLEL_MIN_PAIRS", 0 if threads else 10**9)
     runs_kw, cmp_kw = PAIRS[name]
     got = _comparison_snapshot(tmp_path / "runs", runs_kw, cmp_kw)
-    want = _snapshot()["comparisons"][name]
+    want = _check(("comparisons", name), got)
     assert got["verdict"] == want["verdict"]
     for key in want["comparison"]:
         assert got["comparison"][key] == want["comparison"][key], key
@@ -98,17 +125,35 @@ def test_comparison_matches_snapshot(name: str, tmp_path: Path,
 def test_report_matches_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     got = _report_snapshot(tmp_path)
-    assert got == _snapshot()["report"]
+    assert got == _check(("report",), got)
 
 
-if __name__ == "__main__":  # regenerate: python tests/test_report_golden.py
-    import os
-    import tempfile
+def test_span_order_fast_path_equals_the_sorting_walk() -> None:
+    """Spans already listed depth-first take a one-pass path; whatever the order, parents
+    and ties, it must give what sorting and walking the tree gives."""
+    import random
 
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)
-        snap = {"comparisons": {name: _comparison_snapshot(Path(tmp) / name, *PAIRS[name])
-                                for name in sorted(PAIRS)},
-                "report": _report_snapshot(Path(tmp) / "report")}
-    SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    sys.stdout.write(f"wrote {SNAPSHOT}\n")
+    from passline.report._payload import _listed_order, sorted_span_order
+
+    rng = random.Random(7)
+    taken = 0
+    for _ in range(3000):
+        n = rng.randint(0, 9)
+        ids = [f"s{i}" for i in range(n)]
+        spans = []
+        for i, sid in enumerate(ids):
+            parent = rng.choice([None, "missing", *ids[:i], *ids[:i], *ids[:i],
+                                 *(ids[i:] if rng.random() < 0.1 else [])])
+            start = rng.choice([0.0, 0.5, 1.0, i * 0.1, None, "x"])
+            spans.append({"span_id": sid, "parent_id": parent, "start_s": start})
+        if rng.random() < 0.5:  # most traces are listed in tree order already
+            listed = [s for _, s in sorted_span_order(spans)]
+            spans = listed + [s for s in spans if all(s is not t for t in listed)]
+        if rng.random() < 0.05 and spans:
+            spans.append(dict(spans[0]))  # a repeated span id
+        want = sorted_span_order(spans)
+        got = _listed_order(spans)
+        if got is not None:
+            taken += 1
+            assert [(d, id(s)) for d, s in got] == [(d, id(s)) for d, s in want], spans
+    assert taken > 500  # the fast path is exercised, not only the fallback

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from passline.compare import _stats as st
@@ -38,6 +40,7 @@ _LATENCY_FLOOR_S = 1e-6  # log latency of a 0 s (fully cached) run stays finite
 _STREAM_BOOT, _STREAM_PASS, _STREAM_SCORE, _STREAM_COST, _STREAM_SLICES = 0, 1, 2, 3, 1000
 _STREAM_LATENCY = 4
 _STREAM_QUALITY = 5
+PARALLEL_MIN_PAIRS = 2000  # below this many pairs the tests run one after the other
 
 
 def compare(
@@ -90,9 +93,12 @@ def compare(
     clustered = _clustered_datasets(base, cand, sampling_unit if cluster_key else "case")
     data = _PairedData(pairs, clustered=clustered)
     cached = base.info.cache_hits > 0 or cand.info.cache_hits > 0
-    metrics = _metrics(data, alpha=alpha, n_boot=n_boot, seed=seed, cached=cached,
-                       simulated=base.info.simulated or cand.info.simulated,
-                       first_look_alpha=first_look_alpha)
+    with _pool(data.n) as pool:
+        slices = _slices(data, pool, slice_prefixes, alpha=alpha, n_boot=n_boot, seed=seed,
+                         correction=correction)
+        metrics = _metrics(data, pool, alpha=alpha, n_boot=n_boot, seed=seed, cached=cached,
+                           simulated=base.info.simulated or cand.info.simulated,
+                           first_look_alpha=first_look_alpha)
     only_b = tuple(sorted(base.cases.keys() - cand.cases.keys()))
     return Comparison(
         baseline=base.info,
@@ -108,8 +114,7 @@ def compare(
         metrics=metrics,
         changes=_changes(pairs, must_pass_tag),
         flaky=_flaky(base, "baseline") + _flaky(cand, "candidate"),
-        slices=_slices(data, slice_prefixes, alpha=alpha, n_boot=n_boot, seed=seed,
-                       correction=correction),
+        slices=slices,
         only_in_baseline=only_b,
         only_in_candidate=tuple(sorted(cand.cases.keys() - base.cases.keys())),
         warnings=_dataset_warnings(base, cand),
@@ -119,6 +124,27 @@ def compare(
         must_pass_missing=tuple(k for k in only_b if must_pass_tag in base.cases[k].tags),
         discordant=_discordant(data),
     )
+
+
+class _Inline(Executor):
+    """Runs each task at once (small comparisons: threads would cost more than they save)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # re-raised by .result(), as a thread pool would
+            future.set_exception(exc)
+        return future
+
+
+def _pool(n_pairs: int) -> Executor:
+    """Threads for the resampling tests of a large comparison: each draws from its own
+    seeded stream and numpy releases the GIL while it draws and multiplies."""
+    workers = min(os.cpu_count() or 1, 4)
+    if n_pairs < PARALLEL_MIN_PAIRS or workers < 2:
+        return _Inline()
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="passline-compare")
 
 
 def _discordant(data: _PairedData) -> tuple[tuple[str, str, str, float], ...]:
@@ -217,9 +243,9 @@ def quality_pvalues(d_pass: np.ndarray, d_score: np.ndarray, index: np.ndarray, 
     return (float(drop[0]), float(rise[0])), (float(drop[1]), float(rise[1]))
 
 
-def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached: bool = False,
-             simulated: bool = False, first_look_alpha: float | None = None
-             ) -> tuple[MetricResult, ...]:
+def _metrics(data: _PairedData, pool: Executor, *, alpha: float, n_boot: int, seed: int,
+             cached: bool = False, simulated: bool = False,
+             first_look_alpha: float | None = None) -> tuple[MetricResult, ...]:
     import numpy as np
 
     n, index, n_units = data.n, data.index, data.n_units
@@ -229,20 +255,29 @@ def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached:
     d_cost = data.cost_c - data.cost_b
     q = LATENCY_QUANTILE
 
-    def statistic(w: np.ndarray) -> np.ndarray:
-        cost_b, cost_c = st.weighted_mean(w, data.cost_b), st.weighted_mean(w, data.cost_c)
-        lat_b = st.weighted_quantile(w, data.lat_b, q)
-        lat_c = st.weighted_quantile(w, data.lat_c, q)
+    col_pass, col_score = st.Column(d_pass, index, n_units), st.Column(d_score, index, n_units)
+    col_cost_b, col_cost_c = (st.Column(data.cost_b, index, n_units),
+                              st.Column(data.cost_c, index, n_units))
+    col_lat_b, col_lat_c = (st.Column(data.lat_b, index, n_units),
+                            st.Column(data.lat_c, index, n_units))
+
+    def statistic(r: st.Resample) -> np.ndarray:
+        cost_b = st.resampled_mean(r, col_cost_b)
+        cost_c = st.resampled_mean(r, col_cost_c)
+        lat_b = st.resampled_quantile(r, col_lat_b, q)
+        lat_c = st.resampled_quantile(r, col_lat_c, q)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.column_stack([
-                st.weighted_mean(w, d_pass),
-                st.weighted_mean(w, d_score),
+                st.resampled_mean(r, col_pass),
+                st.resampled_mean(r, col_score),
                 cost_c / cost_b - 1.0,
                 lat_c / lat_b - 1.0,
             ])
 
-    reps = st.bootstrap(statistic, n, index, n_units, n_boot=n_boot,
-                        rng=st.make_rng(seed, _STREAM_BOOT))
+    # every test below draws from its own seeded stream, so they may run side by side
+    # (numpy releases the GIL) and give the same numbers as one after the other
+    boot = pool.submit(st.bootstrap, statistic, n, index, n_units, n_boot=n_boot,
+                       rng=st.make_rng(seed, _STREAM_BOOT))
     out: list[MetricResult] = []
 
     def mean_metric(name: str, col: int, b: np.ndarray, c: np.ndarray, d: np.ndarray,
@@ -265,14 +300,24 @@ def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached:
 
     binary = bool(np.all((data.pass_b == 0) | (data.pass_b == 1))
                   and np.all((data.pass_c == 0) | (data.pass_c == 1)))
-    p_pass_raw, test = _paired_test(d_pass, index, n_units,
-                                    data.single_trial and binary and n_units == n,
-                                    data.pass_b, data.pass_c, n_perm=n_boot,
-                                    rng=st.make_rng(seed, _STREAM_PASS))
-    p_score_raw, _ = _paired_test(d_score, index, n_units, False, None, None, n_perm=n_boot,
-                                  rng=st.make_rng(seed, _STREAM_SCORE))
-    joint_pass, joint_score = quality_pvalues(d_pass, d_score, index, n_units, n_perm=n_boot,
-                                              rng=st.make_rng(seed, _STREAM_QUALITY))
+    pass_test = pool.submit(_paired_test, d_pass, index, n_units,
+                            data.single_trial and binary and n_units == n,
+                            data.pass_b, data.pass_c, n_perm=n_boot,
+                            rng=st.make_rng(seed, _STREAM_PASS))
+    score_test = pool.submit(_paired_test, d_score, index, n_units, False, None, None,
+                             n_perm=n_boot, rng=st.make_rng(seed, _STREAM_SCORE))
+    quality = pool.submit(quality_pvalues, d_pass, d_score, index, n_units, n_perm=n_boot,
+                          rng=st.make_rng(seed, _STREAM_QUALITY))
+    cost_test = pool.submit(_paired_test, d_cost, index, n_units, False, None, None,
+                            n_perm=n_boot, rng=st.make_rng(seed, _STREAM_COST))
+    d_log_lat = (np.log(np.maximum(data.lat_c, _LATENCY_FLOOR_S))
+                 - np.log(np.maximum(data.lat_b, _LATENCY_FLOOR_S)))
+    lat_test = pool.submit(_paired_test, d_log_lat, index, n_units, False, None, None,
+                           n_perm=n_boot, rng=st.make_rng(seed, _STREAM_LATENCY))
+    reps = boot.result()
+    p_pass_raw, test = pass_test.result()
+    p_score_raw, _ = score_test.result()
+    joint_pass, joint_score = quality.result()
     test = "sign-flip" if n_units == n else "cluster-sign-flip"
     out.append(mean_metric("pass_rate", 0, data.pass_b, data.pass_c, d_pass, joint_pass,
                            p_pass_raw, test))
@@ -281,18 +326,14 @@ def _metrics(data: _PairedData, *, alpha: float, n_boot: int, seed: int, cached:
 
     # cost per case: relative change of the mean; tested on the paired per-case differences
     base_cost, cand_cost = float(data.cost_b.mean()), float(data.cost_c.mean())
-    p_cost, test_cost = _paired_test(d_cost, index, n_units, False, None, None, n_perm=n_boot,
-                                     rng=st.make_rng(seed, _STREAM_COST))
+    p_cost, test_cost = cost_test.result()
     out.append(_relative_metric("cost", base_cost, cand_cost, reps[:, 2], alpha, n,
                                 p_cost, test_cost, d_cost, index, n_units))
     # p95 latency: the bootstrap interval alone calls noise significant (a degenerate
     # interval of the one or two tail cases), so a paired sign-flip test on per-case log
     # latency must agree; latency is not comparable when either side was served from cache
     base_lat, cand_lat = st.quantile(data.lat_b, q), st.quantile(data.lat_c, q)
-    d_log_lat = (np.log(np.maximum(data.lat_c, _LATENCY_FLOOR_S))
-                 - np.log(np.maximum(data.lat_b, _LATENCY_FLOOR_S)))
-    p_lat, test_lat = _paired_test(d_log_lat, index, n_units, False, None, None, n_perm=n_boot,
-                                   rng=st.make_rng(seed, _STREAM_LATENCY))
+    p_lat, test_lat = lat_test.result()
     out.append(_relative_metric("latency_p95", base_lat, cand_lat, reps[:, 3], alpha, n,
                                 p_lat, test_lat, d_log_lat, index, n_units,
                                 not_comparable="cached" if cached else
@@ -391,8 +432,8 @@ def _flaky(side: Side, name: str) -> tuple[FlakyCase, ...]:
     )
 
 
-def _mean_column(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    return st.weighted_mean(weights, values)[:, None]
+def _mean_column(column: st.Column, resample: st.Resample) -> np.ndarray:
+    return st.resampled_mean(resample, column)[:, None]
 
 
 def _slice_matches(tag: str, prefixes: Sequence[str] | None) -> bool:
@@ -406,8 +447,8 @@ def _slice_matches(tag: str, prefixes: Sequence[str] | None) -> bool:
     return False
 
 
-def _slices(data: _PairedData, prefixes: Sequence[str] | None, *, alpha: float, n_boot: int,
-            seed: int, correction: str) -> tuple[SliceResult, ...]:
+def _slices(data: _PairedData, pool: Executor, prefixes: Sequence[str] | None, *, alpha: float,
+            n_boot: int, seed: int, correction: str) -> tuple[SliceResult, ...]:
     import numpy as np
 
     members: dict[str, list[int]] = {}
@@ -416,23 +457,31 @@ def _slices(data: _PairedData, prefixes: Sequence[str] | None, *, alpha: float, 
             if _slice_matches(tag, prefixes):
                 members.setdefault(tag, []).append(i)
     names = sorted(members)
-    raw: list[tuple[str, int, float, float, float, float, float, float, str]] = []
+    trials = np.fromiter((b.n_trials == 1 and c.n_trials == 1 for b, c in data.pairs),
+                         dtype=bool, count=data.n)
+    pending = []
     for k, tag in enumerate(names):
         idx = np.asarray(members[tag], dtype=np.int64)
         pb, pc = data.pass_b[idx], data.pass_c[idx]
         d = pc - pb
         index, n_units = st.unit_index([data.labels[i] for i in idx])
         binary = bool(np.all((pb == 0) | (pb == 1)) and np.all((pc == 0) | (pc == 1)))
-        single = all(data.pairs[i][0].n_trials == 1 and data.pairs[i][1].n_trials == 1
-                     for i in idx)
+        single = bool(trials[idx].all())
         rng = st.make_rng(seed, _STREAM_SLICES + 2 * k)
-        p, test = _paired_test(d, index, n_units, binary and single and n_units == idx.size,
-                               pb, pc, n_perm=n_boot, rng=rng)
-        reps = st.bootstrap(functools.partial(_mean_column, d), idx.size, index, n_units,
-                            n_boot=n_boot, rng=st.make_rng(seed, _STREAM_SLICES + 2 * k + 1))
-        lo, hi = st.percentile_ci(reps[:, 0], alpha)
-        raw.append((tag, idx.size, float(pb.mean()), float(pc.mean()), float(d.mean()), lo, hi,
-                    p, test))
+        test = pool.submit(_paired_test, d, index, n_units,
+                           binary and single and n_units == idx.size, pb, pc, n_perm=n_boot,
+                           rng=rng)
+        boot = pool.submit(st.bootstrap,
+                           functools.partial(_mean_column, st.Column(d, index, n_units)),
+                           idx.size, index, n_units, n_boot=n_boot,
+                           rng=st.make_rng(seed, _STREAM_SLICES + 2 * k + 1))
+        pending.append((tag, idx.size, pb, pc, d, test, boot))
+    raw: list[tuple[str, int, float, float, float, float, float, float, str]] = []
+    for tag, size, pb, pc, d, test, boot in pending:
+        p, test_name = test.result()
+        lo, hi = st.percentile_ci(boot.result()[:, 0], alpha)
+        raw.append((tag, size, float(pb.mean()), float(pc.mean()), float(d.mean()), lo, hi,
+                    p, test_name))
     adjusted = st.adjust([r[7] for r in raw], correction)
     out = []
     for (tag, n, b, c, delta, lo, hi, p, test), p_adj in zip(raw, adjusted, strict=True):

@@ -83,10 +83,21 @@ def sign_flip_pvalue(
     done = 0
     while done < n_perm:
         m = min(chunk, n_perm - done)
-        signs = rng.integers(0, 2, size=(m, k), dtype=np.int8).astype(np.float64) * 2.0 - 1.0
+        signs = _signs(rng, m, k)
         hits += int(np.count_nonzero(np.abs(signs @ totals) >= observed - tol))
         done += m
     return (hits + 1) / (n_perm + 1)
+
+
+def _signs(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
+    """(m, k) random signs +-1.0 from 0/1 draws; in place (the same values as
+    ``draws.astype(float) * 2.0 - 1.0`` without two more (m, k) temporaries)."""
+    import numpy as np
+
+    signs = rng.integers(0, 2, size=(m, k), dtype=np.int8).astype(np.float64)
+    signs *= 2.0
+    signs -= 1.0
+    return signs
 
 
 def mean_variances(diffs: np.ndarray, index: np.ndarray, n_units: int) -> tuple[float, float]:
@@ -111,6 +122,86 @@ def mean_variances(diffs: np.ndarray, index: np.ndarray, n_units: int) -> tuple[
     return (var_cluster, var_iid)
 
 
+class Resample:
+    """One chunk of bootstrap replicates: the units each replicate drew, and what the
+    statistics read from them, each computed once and only when asked for.
+
+    Resampling weights are integer counts, so their sums (and any sum of count x integer
+    value) are exact in float64 whatever the order of summation: the shortcuts below give
+    bit for bit what the plain float matrix products give.
+    """
+
+    def __init__(self, draws: np.ndarray, index: np.ndarray, n_units: int,
+                 identity: bool) -> None:
+        self.draws = draws  # (chunk, n_units) unit ids
+        self.index = index
+        self.n_units = n_units
+        self.identity = identity  # every unit is one case, in case order
+        self._cache: dict[str, np.ndarray] = {}
+
+    @property
+    def size(self) -> int:
+        return int(self.draws.shape[0])
+
+    @property
+    def counts(self) -> np.ndarray:
+        """(chunk, n_units): how many times each unit was drawn."""
+        if "counts" not in self._cache:
+            import numpy as np
+
+            m, k = self.draws.shape
+            flat = (np.arange(m, dtype=np.int64)[:, None] * k + self.draws).ravel()
+            # int32: half the memory traffic of bincount's int64 for the gathers and the
+            # cumulative sums below (a count never exceeds the draws of one replicate)
+            self._cache["counts"] = np.bincount(flat, minlength=m * k).reshape(m, k).astype(
+                np.int32)
+        return self._cache["counts"]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """(chunk, n_cases) float weights: a case weighs what its unit was drawn."""
+        if "weights" not in self._cache:
+            import numpy as np
+
+            counts = self.counts if self.identity else self.counts[:, self.index]
+            self._cache["weights"] = counts.astype(np.float64)
+        return self._cache["weights"]
+
+    @property
+    def totals(self) -> np.ndarray:
+        """Row sums of :attr:`weights` (exact: sums of integers)."""
+        if "totals" not in self._cache:
+            import numpy as np
+
+            if self.identity:
+                total = np.full(self.size, float(self.index.size))
+            else:
+                sizes = np.bincount(self.index, minlength=self.n_units)
+                total = sizes[self.draws].sum(axis=1).astype(np.float64)
+            self._cache["totals"] = total
+        return self._cache["totals"]
+
+    def case_counts_in(self, order: np.ndarray) -> np.ndarray:
+        """Per-case counts with the cases permuted by ``order`` (integers)."""
+        return self.counts[:, order if self.identity else self.index[order]]
+
+
+def bootstrap_resamples(
+    n_cases: int, index: np.ndarray, n_units: int, *, n_boot: int, rng: np.random.Generator
+) -> Iterator[Resample]:
+    """Yield chunks of resamples: each replicate draws ``n_units`` units with replacement
+    (all cases of a cluster move together: the cluster bootstrap)."""
+    import numpy as np
+
+    identity = n_units == n_cases and bool(np.all(index == np.arange(n_cases)))
+    chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n_cases, n_units, 1)))
+    done = 0
+    while done < n_boot:
+        m = min(chunk, n_boot - done)
+        yield Resample(rng.integers(0, n_units, size=(m, n_units)), index, n_units, identity)
+        done += m
+
+
 def bootstrap_weights(
     n_cases: int, index: np.ndarray, n_units: int, *, n_boot: int, rng: np.random.Generator
 ) -> Iterator[np.ndarray]:
@@ -119,23 +210,12 @@ def bootstrap_weights(
     Each row draws ``n_units`` units with replacement; a case's weight is how many times
     its unit was drawn (all cases of a cluster move together: the cluster bootstrap).
     """
-    import numpy as np
-
-    identity = n_units == n_cases and bool(np.all(index == np.arange(n_cases)))
-    chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n_cases, n_units, 1)))
-    done = 0
-    while done < n_boot:
-        m = min(chunk, n_boot - done)
-        draws = rng.integers(0, n_units, size=(m, n_units))
-        flat = (np.arange(m, dtype=np.int64)[:, None] * n_units + draws).ravel()
-        counts = np.bincount(flat, minlength=m * n_units).reshape(m, n_units)
-        weights = counts if identity else counts[:, index]
-        yield weights.astype(np.float64)
-        done += m
+    for resample in bootstrap_resamples(n_cases, index, n_units, n_boot=n_boot, rng=rng):
+        yield resample.weights
 
 
 def bootstrap(
-    statistic: Callable[[np.ndarray], np.ndarray],
+    statistic: Callable[[Resample], np.ndarray],
     n_cases: int,
     index: np.ndarray,
     n_units: int,
@@ -143,17 +223,79 @@ def bootstrap(
     n_boot: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Replicates of ``statistic(weights) -> (chunk, m)``, stacked to shape (n_boot, m)."""
+    """Replicates of ``statistic(resample) -> (chunk, m)``, stacked to shape (n_boot, m)."""
     import numpy as np
 
-    parts = [statistic(w) for w in bootstrap_weights(n_cases, index, n_units, n_boot=n_boot,
-                                                       rng=rng)]
+    parts = [statistic(r) for r in bootstrap_resamples(n_cases, index, n_units, n_boot=n_boot,
+                                                         rng=rng)]
     return np.concatenate(parts, axis=0)
 
 
 def weighted_mean(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Per-row weighted mean of ``values`` (one row of weights per bootstrap replicate)."""
     return (weights @ values) / weights.sum(axis=1)
+
+
+class Column:
+    """A per-case value column prepared once for the bootstrap: its integer form when every
+    value is a small integer (a single-trial pass/fail difference), and its sort order for
+    quantiles."""
+
+    def __init__(self, values: np.ndarray, index: np.ndarray, n_units: int) -> None:
+        import numpy as np
+
+        self.values = values
+        self.units: np.ndarray | None = None  # per-unit integer totals, when exact
+        self.max_abs = float(np.abs(values).max()) if values.size else 0.0
+        if values.size and self.max_abs <= _EXACT_INT and bool(
+                np.all(values == np.rint(values))):
+            ints = values.astype(np.int64)
+            self.units = (ints if n_units == values.size and bool(
+                np.all(index == np.arange(values.size)))
+                else np.bincount(index, weights=values, minlength=n_units).astype(np.int64))
+        self._order: np.ndarray | None = None
+        self._sorted: np.ndarray | None = None
+
+    @property
+    def order(self) -> np.ndarray:
+        if self._order is None:
+            import numpy as np
+
+            self._order = np.argsort(self.values, kind="stable")
+        return self._order
+
+    @property
+    def sorted_values(self) -> np.ndarray:
+        if self._sorted is None:
+            self._sorted = self.values[self.order]
+        return self._sorted
+
+
+_EXACT_INT = 2**10  # integer values up to this size take the exact integer path
+_EXACT_SUM = 2.0**53  # ...while every partial sum stays an exactly representable integer
+
+
+def resampled_mean(r: Resample, column: Column) -> np.ndarray:
+    """``weighted_mean(r.weights, column.values)``, bit for bit: with integer values the
+    numerator is an exact integer sum, taken over the draws without building weights."""
+    import numpy as np
+
+    totals = r.totals
+    if column.units is not None and float(totals.max()) * column.max_abs < _EXACT_SUM:
+        return column.units[r.draws].sum(axis=1).astype(np.float64) / totals
+    return (r.weights @ column.values) / r.totals
+
+
+def resampled_quantile(r: Resample, column: Column, q: float) -> np.ndarray:
+    """``weighted_quantile(r.weights, column.values, q)``, bit for bit, on integer counts:
+    the first sorted position whose cumulative weight reaches ``q * total - 1e-9`` is the
+    first whose integer cumulative count reaches the ceiling of that threshold."""
+    import numpy as np
+
+    cum = np.cumsum(r.case_counts_in(column.order), axis=1)
+    need = np.ceil(q * r.totals[:, None] - 1e-9).astype(np.int64)
+    pos = np.argmax(cum >= need, axis=1)
+    return column.sorted_values[pos]
 
 
 def quantile(values: np.ndarray, q: float) -> float:
@@ -275,8 +417,7 @@ def max_t_sign_flip(totals: np.ndarray, *, n_perm: int, rng: np.random.Generator
         done = 0
         while done < n_perm:
             size = min(chunk, n_perm - done)
-            signs = rng.integers(0, 2, size=(size, k), dtype=np.int8).astype(np.float64)
-            z = z_of(signs * 2.0 - 1.0)
+            z = z_of(_signs(rng, size, k))
             max_drop, max_rise = (-z).max(axis=1), z.max(axis=1)
             drop_hits += (max_drop[:, None] >= -z_obs[None, :] - tol).sum(axis=0)
             rise_hits += (max_rise[:, None] >= z_obs[None, :] - tol).sum(axis=0)

@@ -12,7 +12,7 @@ import io
 import json
 import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -109,12 +109,15 @@ def _fast_loads() -> Any:
     return orjson.loads
 
 
-def iter_results(run_dir: str | Path) -> Iterator[dict[str, Any]]:
+def iter_results(run_dir: str | Path, *, on_lenient: Callable[[], None] | None = None
+                 ) -> Iterator[dict[str, Any]]:
     """Yield result rows one at a time.
 
     A cut last line without a newline (the process died mid-write) is skipped with a
     warning, as ``passline.records`` does; any other malformed line or unknown schema
-    version raises RecordError naming file:line.
+    version raises RecordError naming file:line. ``on_lenient`` is called for each row only
+    the json module reads (NaN, huge integers, lone surrogates): a reader that writes rows
+    back out with orjson knows it must not for those.
     """
     path = results_path(run_dir)
     fast = _fast_loads()
@@ -127,6 +130,8 @@ def iter_results(run_dir: str | Path) -> Iterator[dict[str, Any]]:
                 row = fast(raw)
             except ValueError:  # NaN, huge ints, lone surrogates...: what json.loads reads
                 row = json.loads(raw.decode("utf-8"))
+                if on_lenient is not None:
+                    on_lenient()
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             if torn:
                 logger.warning("%s:%d: skipping a cut last line (the run was interrupted "

@@ -3,6 +3,7 @@ junit.xml into one directory."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import gc
@@ -14,10 +15,10 @@ from typing import Any
 from passline._atomic import atomic_write_bytes, make_dirs
 from passline.compare import Comparison, Verdict, compare, gate, load_policy
 from passline.report import _charts as charts
-from passline.report._chunks import case_blocks
+from passline.report._chunks import case_blocks, case_details, chunked
 from passline.report._html import render_index
 from passline.report._junit import render_junit
-from passline.report._payload import build_cases
+from passline.report._payload import build_cases, case_detail
 from passline.report._prompts import captured_changes, manifest_diff, prompt_diffs
 from passline.report._sides import ReportSide, load_report_side
 from passline.report._summary import render_summary
@@ -189,15 +190,26 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
     policy = None
     if comparison is None or verdict is None:
         policy = load_policy()
-    if comparison is None:
-        assert policy is not None
-        comparison = _honest_sources(
-            compare(base.compare_source, cand.compare_source, alpha=policy.alpha,
-                    must_pass_tag=policy.must_pass_tag, sampling_unit=policy.sampling_unit),
-            base, cand)
+    fast = not (base.lenient or cand.lenient)
+    keys = list(base.summaries.keys() | cand.summaries.keys())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        if comparison is None:
+            assert policy is not None
+            # compare's resampling (numpy, mostly outside the GIL) runs while this thread
+            # serialises the cases' details, which need no comparison
+            pending = pool.submit(compare, base.compare_source, cand.compare_source,
+                                  alpha=policy.alpha, must_pass_tag=policy.must_pass_tag,
+                                  sampling_unit=policy.sampling_unit)
+        details = (case_details(keys, lambda key: case_detail(base, cand, key), fast=fast)
+                   if chunked(len(keys)) else None)
+        if pending is not None:
+            comparison = _honest_sources(pending.result(), base, cand)
+    assert comparison is not None
     if verdict is None:
         verdict = gate(comparison, policy)
-    cases = build_cases(base, cand, comparison, comparison.must_pass_tag)
+    cases = build_cases(base, cand, comparison, comparison.must_pass_tag,
+                        with_io=details is None)
     by_key: Mapping[tuple[str, str], Mapping[str, Any]] = {(c["e"], c["id"]): c for c in cases}
     title = title or default_title(base, cand)
     try:
@@ -222,7 +234,8 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
             "baseline_recorded": base.trials is not None,
             "candidate_recorded": cand.trials is not None,
             "runs": {"b": base.label, "c": cand.label}, "title": title}  # for review marks
-    data_json, blocks = case_blocks(cases, meta)
+    data_json, blocks = case_blocks(cases, meta, details=details, fast=fast)
+    del details
     _write(paths.index_html, render_index(context, data_json, blocks))
     del data_json, blocks
     _write_history(out, history_root, cand)

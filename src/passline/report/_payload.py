@@ -97,9 +97,57 @@ def _start_key(s: Mapping[str, Any]) -> tuple[float, str]:
     return (start if isinstance(start, int | float) else 0.0, str(s.get("span_id")))
 
 
+def _listed_order(spans: Sequence[Any]) -> list[tuple[int, Mapping[str, Any]]] | None:
+    """(depth, span) when the spans as listed already are in depth-first start order (as
+    tracers usually write them), else None. One pass instead of a sort and a walk: every
+    span's parent must be on the path of open ancestors, and siblings must come in
+    (start, span_id) order -- exactly what :func:`span_order` would produce then."""
+    out: list[tuple[int, Mapping[str, Any]]] = []
+    path: list[list[Any]] = []  # [span_id, key of its last child seen]
+    roots_last: tuple[float, str] | None = None
+    seen: set[str] = set()
+    for s in spans:
+        if type(s) is not dict:
+            return None
+        sid = s.get("span_id")
+        if type(sid) is not str or sid in seen:
+            return None
+        seen.add(sid)
+        parent = s.get("parent_id")
+        key = _start_key(s)
+        while path and path[-1][0] != parent:
+            path.pop()
+        if path:
+            last = path[-1][1]
+            if last is not None and key < last:
+                return None
+            path[-1][1] = key
+        else:
+            if parent is not None and parent in seen:  # a parent listed before, not an
+                return None  # ancestor on the path: not depth-first order
+            if roots_last is not None and key < roots_last:
+                return None
+            roots_last = key
+        out.append((len(path), s))
+        path.append([sid, None])
+    # a parent listed after its child (or a span claiming itself as parent) is no root:
+    # let span_order sort it out
+    for depth, s in out:
+        if depth == 0 and s.get("parent_id") in seen:
+            return None
+    return out
+
+
 def span_order(spans: Sequence[Mapping[str, Any]]) -> list[tuple[int, Mapping[str, Any]]]:
     """(depth, span) depth-first in start order, as :func:`passline.trace.span_tree` but on
     serialised spans (building Span objects for 200,000 spans is the slow part)."""
+    listed = _listed_order(spans)
+    return listed if listed is not None else sorted_span_order(spans)
+
+
+def sorted_span_order(spans: Sequence[Mapping[str, Any]]
+                      ) -> list[tuple[int, Mapping[str, Any]]]:
+    """:func:`span_order` for spans in any order: sort by start, then walk the tree."""
     ids = {s.get("span_id") for s in spans}
     children: dict[Any, list[Mapping[str, Any]]] = {}
     for s in sorted(spans, key=_start_key):
@@ -248,17 +296,30 @@ def case_order(base: ReportSide, cand: ReportSide, comparison: Comparison
             + [(k, ONLY_CANDIDATE) for k in only_c] + [(k, SAME) for k in same])
 
 
+def case_detail(base: ReportSide, cand: ReportSide, key: CaseKey) -> list[Any]:
+    """``[in, x, baseline trials, candidate trials]`` of one case: what a compressed chunk
+    holds of it (the same values :func:`build_cases` puts in the case)."""
+    recorded = cand.io.get(key) or base.io.get(key)
+    raw_input = input_of(recorded)
+    return [None if raw_input is NOT_RECORDED else input_text(raw_input),
+            _expected(recorded[1] if recorded else None),
+            *(None if key not in side.summaries or side.trials is None
+              else side.trials.get(key, []) for side in (base, cand))]
+
+
 def build_cases(base: ReportSide, cand: ReportSide, comparison: Comparison,
-                must_pass_tag: str = "must-pass") -> list[dict[str, Any]]:
-    """The per-case payload, ordered by :func:`case_order`."""
+                must_pass_tag: str = "must-pass", *, with_io: bool = True
+                ) -> list[dict[str, Any]]:
+    """The per-case payload, ordered by :func:`case_order`. ``with_io=False`` leaves each
+    case's input and expected out (None): they were serialised with :func:`case_detail`."""
     flaky = {(f.eval, f.case_id, f.side) for f in comparison.flaky}
     out: list[dict[str, Any]] = []
     for index, (key, category) in enumerate(case_order(base, cand, comparison)):
         bs, cs = base.summaries.get(key), cand.summaries.get(key)
         any_summary = cs or bs
         assert any_summary is not None
-        recorded = cand.io.get(key) or base.io.get(key)
-        raw_input = input_of(recorded)
+        recorded = (cand.io.get(key) or base.io.get(key)) if with_io else None
+        raw_input = input_of(recorded) if with_io else NOT_RECORDED
         tags = sorted(set(bs.tags if bs else ()) | set(cs.tags if cs else ()))
         out.append({
             "i": index,

@@ -40,6 +40,9 @@ class ReportSide:
     trials: dict[CaseKey, list[dict[str, Any]]] | None = None
     io: dict[CaseKey, tuple[Any, Any]] = dataclasses.field(default_factory=dict)
     baseline: Baseline | None = None
+    # some rows held what only the json module reads (NaN, huge ints, lone surrogates):
+    # their payloads are written with it too
+    lenient: bool = False
 
     @property
     def compare_source(self) -> Baseline:
@@ -86,10 +89,14 @@ def load_report_side(source: Any, role: str) -> ReportSide:
         manifest = read_manifest(path)
         by_trial: dict[CaseKey, dict[int, dict[str, Any]]] = {}
         io: dict[CaseKey, tuple[Any, Any]] = {}
-        summaries = _summarize(_fold(iter_results(path), by_trial, io), where=str(path))
-        trials = {k: [v[n] for n in sorted(v)] for k, v in by_trial.items()}
+        lenient: list[bool] = []
+        rows = iter_results(path, on_lenient=lambda: lenient.append(True))
+        summaries = _summarize(_fold(rows, by_trial, io), where=str(path))
+        trials = {k: list(v.values()) if len(v) == 1 else [v[n] for n in sorted(v)]
+                  for k, v in by_trial.items()}
         label = str(manifest.get("run_id") or path.name)
-        return ReportSide(role, "run", label, path, manifest, summaries, trials, io)
+        return ReportSide(role, "run", label, path, manifest, summaries, trials, io,
+                          lenient=bool(lenient))
     if path.is_file():
         loaded = load_baseline(path)
         return ReportSide(role, "baseline", loaded.name, path, dict(loaded.manifest),
