@@ -20,7 +20,7 @@ from passline.report._html import render_index
 from passline.report._junit import render_junit
 from passline.report._payload import build_cases, case_detail
 from passline.report._prompts import captured_changes, manifest_diff, prompt_diffs
-from passline.report._sides import ReportSide, load_report_side
+from passline.report._sides import ReportSide, load_report_side, read_trials
 from passline.report._summary import render_summary
 from passline.report._view import build_context
 
@@ -185,8 +185,11 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
            history_root: str | Path | None, report_url: str | None = None) -> ReportPaths:
     from passline import __version__
 
-    base = load_report_side(baseline, "baseline")
-    cand = load_report_side(candidate, "candidate")
+    # without a comparison: summaries first (one quick pass), so compare can start while the
+    # cases' payloads are read (a second pass) and serialised
+    whole = comparison is not None
+    base = load_report_side(baseline, "baseline", trials=whole)
+    cand = load_report_side(candidate, "candidate", trials=whole)
     policy = None
     if comparison is None or verdict is None:
         policy = load_policy()
@@ -201,6 +204,8 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
             pending = pool.submit(compare, base.compare_source, cand.compare_source,
                                   alpha=policy.alpha, must_pass_tag=policy.must_pass_tag,
                                   sampling_unit=policy.sampling_unit)
+        read_trials(base)
+        read_trials(cand)
         details = (case_details(keys, lambda key: case_detail(base, cand, key), fast=fast)
                    if chunked(len(keys)) else None)
         if pending is not None:
