@@ -1,0 +1,83 @@
+"""compare's fast resampling paths give, bit for bit, what the plain float computations on
+the bootstrap weight matrix give (the figures of every comparison depend on it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from passline.compare import _stats as st
+
+
+def _design(kind: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    if kind == "cases":
+        return np.arange(n), n
+    size = {"small-clusters": 3, "big-clusters": max(1, n // 10)}[kind]
+    return st.unit_index(list(np.arange(n) // size))
+
+
+@pytest.mark.parametrize("kind", ["cases", "small-clusters", "big-clusters"])
+@pytest.mark.parametrize("q", [0.95, 0.5, 0.0, 1.0])
+def test_resampled_quantile_equals_weighted_quantile(kind: str, q: float) -> None:
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 500, 2500):
+        index, n_units = _design(kind, n, rng)
+        for values in (rng.random(n), np.round(rng.random(n), 1), index + rng.random(n) / 2):
+            column = st.Column(values, index, n_units)
+            for r in st.bootstrap_resamples(n, index, n_units, n_boot=200,
+                                            rng=st.make_rng(n, 0)):
+                want = st.weighted_quantile(r.weights, values, q)
+                assert np.array_equal(st.resampled_quantile(r, column, q), want)
+
+
+def test_resampled_quantile_rows_below_the_summed_region_take_the_full_sum(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big clusters whose values go with the cluster put some replicates' quantile below
+    the region the fast path sums: those rows must still get the exact answer."""
+    full_rows = []
+    real = st._sorted_counts
+
+    def spy(r: st.Resample, positions: np.ndarray, rows: np.ndarray | None = None
+            ) -> np.ndarray:
+        if rows is not None and 0 < rows.size < r.size:
+            full_rows.append(rows.size)
+        return real(r, positions, rows)
+
+    monkeypatch.setattr(st, "_sorted_counts", spy)
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(10), 200)
+    index, n_units = st.unit_index(list(labels))
+    values = labels + rng.random(labels.size) / 2
+    column = st.Column(values, index, n_units)
+    for r in st.bootstrap_resamples(labels.size, index, n_units, n_boot=600,
+                                    rng=st.make_rng(1, 0)):
+        want = st.weighted_quantile(r.weights, values, 0.95)
+        assert np.array_equal(st.resampled_quantile(r, column, 0.95), want)
+    assert full_rows  # the fallback ran
+
+
+@pytest.mark.parametrize("kind", ["cases", "small-clusters", "big-clusters"])
+def test_resampled_mean_equals_weighted_mean(kind: str) -> None:
+    rng = np.random.default_rng(4)
+    for n in (1, 9, 3000):
+        index, n_units = _design(kind, n, rng)
+        passed_b, passed_c = rng.random(n) < 0.8, rng.random(n) < 0.7
+        integer = passed_c.astype(float) - passed_b.astype(float)  # the exact integer path
+        for values in (integer, rng.random(n) - 0.5, np.zeros(n), integer * 3):
+            column = st.Column(values, index, n_units)
+            assert (column.units is not None) == bool(np.all(values == np.rint(values)))
+            for r in st.bootstrap_resamples(n, index, n_units, n_boot=300,
+                                            rng=st.make_rng(n, 1)):
+                want = st.weighted_mean(r.weights, values)
+                got = st.resampled_mean(r, column)
+                assert np.array_equal(got, want)
+                assert np.array_equal(np.signbit(got), np.signbit(want))  # no -0.0 drift
+
+
+def test_bootstrap_weights_are_the_counts_of_the_drawn_units() -> None:
+    index, n_units = st.unit_index(["a", "a", "b", "c", "c", "c"])
+    draws = st.make_rng(0, 0).integers(0, n_units, size=(50, n_units))
+    want = np.stack([np.bincount(row, minlength=n_units)[index] for row in draws]
+                    ).astype(np.float64)
+    got = next(st.bootstrap_weights(6, index, n_units, n_boot=50, rng=st.make_rng(0, 0)))
+    assert np.array_equal(got, want)
