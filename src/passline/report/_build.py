@@ -185,11 +185,10 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
            history_root: str | Path | None, report_url: str | None = None) -> ReportPaths:
     from passline import __version__
 
-    # without a comparison: summaries first (one quick pass), so compare can start while the
-    # cases' payloads are read (a second pass) and serialised
-    whole = comparison is not None
-    base = load_report_side(baseline, "baseline", trials=whole)
-    cand = load_report_side(candidate, "candidate", trials=whole)
+    # without a comparison: the candidate's summaries first (a quick pass), so compare can
+    # start while its trials' payloads are read (a second pass) and the cases serialised
+    base = load_report_side(baseline, "baseline")
+    cand = load_report_side(candidate, "candidate", trials=comparison is not None)
     policy = None
     if comparison is None or verdict is None:
         policy = load_policy()
@@ -204,7 +203,6 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
             pending = pool.submit(compare, base.compare_source, cand.compare_source,
                                   alpha=policy.alpha, must_pass_tag=policy.must_pass_tag,
                                   sampling_unit=policy.sampling_unit)
-        read_trials(base)
         read_trials(cand)
         details = (case_details(keys, lambda key: case_detail(base, cand, key), fast=fast)
                    if chunked(len(keys)) else None)

@@ -78,13 +78,23 @@ _SHORT = (str, int, float, bool, type(None))
 def _args(value: Any) -> Any:
     if not isinstance(value, Mapping):
         return {} if value is None else {"(arguments)": str(value)[:MAX_ARGS_CHARS]}
-    if len(value) <= 8 and all(type(v) in _SHORT and (type(v) is not str or len(v) < 200)
-                               for v in value.values()):
+    if len(value) <= 8 and _short_scalars(value):
         return value  # the common case: a few short scalars, nothing to clip
     text = json.dumps(value, ensure_ascii=False, default=str)
     if len(text) > MAX_ARGS_CHARS:
         return {"(truncated)": text[:MAX_ARGS_CHARS]}
     return json.loads(text) if _needs_roundtrip(value) else dict(value)
+
+
+def _short_scalars(value: Mapping[str, Any]) -> bool:
+    for v in value.values():  # a loop, not all(<generator>): this runs 200,000 times
+        t = type(v)
+        if t is str:
+            if len(v) >= 200:
+                return False
+        elif t not in _SHORT:
+            return False
+    return True
 
 
 def _needs_roundtrip(value: Mapping[str, Any]) -> bool:
@@ -114,7 +124,8 @@ def _listed_order(spans: Sequence[Any]) -> list[tuple[int, Mapping[str, Any]]] |
             return None
         seen.add(sid)
         parent = s.get("parent_id")
-        key = _start_key(s)
+        start = s.get("start_s")
+        key = (start if isinstance(start, int | float) else 0.0, sid)  # _start_key
         while path and path[-1][0] != parent:
             path.pop()
         if path:
