@@ -3,18 +3,27 @@
 Writes two synthetic 10,000-case runs (traces of 7 spans, 2 tool calls, 2-3 scores per
 case), then prints
   * seconds for build_report() in full (reading both runs, compare + gate, rendering),
-  * seconds for build_report() given a precomputed comparison and verdict (what the
-    pytest plugin does, having compared already) and for compare() alone,
+  * seconds for compare() alone (from the run directories), for build_report() given a
+    precomputed comparison and verdict, and for both in a row -- what `passline report`,
+    `passline gate` and the pytest plugin's session end do (they compare first, then
+    hand the comparison to the report),
   * the sizes of index.html, summary.md and junit.xml,
   * in the system Chromium: ms to DOMContentLoaded, ms until the first page of cases is
-    rendered (performance.now() recorded by the page's script), and ms to expand a case.
+    rendered (performance.now() recorded by the page's script), and ms to expand a case,
+  * the process's peak RSS and the machine's load average before and after (wall-clock
+    figures from a busy machine are not comparable: see docs/report.md, "Scale").
 
     .venv/bin/python bench/bench_report.py [--n-cases 10000] [--trials 1] [--repeat 3]
+        [--runs DIR (write the runs there once, reuse them next time)] [--no-browser]
+
+Measured on main before and after the 100k work (issue 14): docs/report.md, "Scale".
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -63,38 +72,52 @@ def browser_times(index: Path, repeat: int) -> dict[str, float] | None:
     return {k: statistics.median(v) for k, v in out.items()}
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-cases", type=int, default=10_000)
     ap.add_argument("--trials", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--runs", type=Path, default=None,
+                    help="write the two runs here (or reuse them if already there)")
+    ap.add_argument("--no-browser", action="store_true", help="skip the Chromium timings")
     args = ap.parse_args()
+    print(f"load average before: {load()} ({os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        t = time.perf_counter()
-        runs = write_synthetic_runs(root, n_cases=args.n_cases, trials=args.trials,
-                                    n_regressed=args.n_cases // 30,
-                                    n_improved=args.n_cases // 60, n_errored=20)
-        print(f"wrote 2 runs x {args.n_cases} cases x {args.trials} trial(s) in "
-              f"{time.perf_counter() - t:.1f} s "
-              f"({(runs.candidate / 'results.jsonl').stat().st_size / 1e6:.1f} MB per run)")
-        out = root / "report"
-        full, paths = timed(lambda: build_report(runs.baseline, runs.candidate, out),
-                            args.repeat)
-        cmp_s, comparison = timed(lambda: compare(runs.baseline, runs.candidate),
-                                  args.repeat)
+        root = args.runs or Path(tmp)
+        base_dir, cand_dir = root / "baseline", root / "candidate"
+        if not (cand_dir / "manifest.json").exists():
+            t = time.perf_counter()
+            write_synthetic_runs(root, n_cases=args.n_cases, trials=args.trials,
+                                 n_regressed=args.n_cases // 30,
+                                 n_improved=args.n_cases // 60, n_errored=20)
+            print(f"wrote 2 runs x {args.n_cases} cases x {args.trials} trial(s) in "
+                  f"{time.perf_counter() - t:.1f} s")
+        print(f"runs: {(cand_dir / 'results.jsonl').stat().st_size / 1e6:.1f} MB per run")
+        out = Path(tmp) / "report"
+        full, paths = timed(lambda: build_report(base_dir, cand_dir, out), args.repeat)
+        cmp_s, comparison = timed(lambda: compare(base_dir, cand_dir), args.repeat)
         verdict = gate(comparison, load_policy())
-        given, _ = timed(lambda: build_report(runs.baseline, runs.candidate, out,
+        given, _ = timed(lambda: build_report(base_dir, cand_dir, out,
                                               comparison=comparison, verdict=verdict),
                          args.repeat)
         print(f"build_report, full (read + compare + gate + render): {full:.2f} s")
-        print(f"build_report, comparison given:                      {given:.2f} s")
         print(f"compare() alone, from the run directories:           {cmp_s:.2f} s")
+        print(f"build_report, comparison given:                      {given:.2f} s")
+        print(f"compare() then build_report(comparison=...) (the CLI and plugin path): "
+              f"{cmp_s + given:.2f} s")
         for name in ("index_html", "summary_md", "junit_xml"):
             size = getattr(paths, name).stat().st_size
             print(f"{getattr(paths, name).name:<11} {size / 1e6:8.2f} MB")
-        times = browser_times(paths.index_html, args.repeat)
-        if times is None:
+        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+              f"load average after: {load()}")
+        times = None if args.no_browser else browser_times(paths.index_html, args.repeat)
+        if args.no_browser:
+            pass
+        elif times is None:
             print(f"{CHROMIUM} missing: no browser timings")
         else:
             print(f"Chromium: DOMContentLoaded {times['dcl']:.0f} ms, first page rendered "

@@ -157,3 +157,21 @@ def test_span_order_fast_path_equals_the_sorting_walk() -> None:
             taken += 1
             assert [(d, id(s)) for d, s in got] == [(d, id(s)) for d, s in want], spans
     assert taken > 500  # the fast path is exercised, not only the fallback
+
+
+@pytest.mark.parametrize("name", ["three-trials", "tiny"])
+def test_report_compares_as_the_gate_does(name: str, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`passline report` lets build_report compare (reading each run once): its comparison
+    and verdict must be the gate's -- what decide() gives from the run directories."""
+    from passline.cli.gate import decide
+
+    monkeypatch.chdir(tmp_path)
+    runs = write_synthetic_runs(tmp_path / "runs", **PAIRS[name][0])
+    paths = build_report(runs.baseline, runs.candidate, tmp_path / "out")
+    comparison, verdict = decide(str(runs.baseline), str(runs.candidate), load_policy(),
+                                 confirm=False)
+    assert paths.comparison is not None and paths.verdict is not None
+    assert paths.comparison.to_dict() == comparison.to_dict()
+    assert paths.comparison.discordant == comparison.discordant
+    assert paths.verdict.to_dict() == verdict.to_dict()

@@ -86,11 +86,18 @@ def run(args: argparse.Namespace) -> int:
         return int(ExitCode.INFRASTRUCTURE_ERROR)
     out = Path(args.out) if args.out else default_out_dir(baseline, candidate)
     report_url = args.report_url or os.environ.get("PASSLINE_REPORT_URL") or None
-    comparison, verdict = decide(
-        baseline, candidate, load_policy(), confirm=args.confirm,
-        say=None if args.json else (lambda line: print(f"passline report: {line}")))
-    paths = build_report(baseline, candidate, out, title=args.title, history_root=args.history,
-                         report_url=report_url, comparison=comparison, verdict=verdict)
+    if args.confirm:
+        comparison, verdict = decide(
+            baseline, candidate, load_policy(), confirm=True,
+            say=None if args.json else (lambda line: print(f"passline report: {line}")))
+        paths = build_report(baseline, candidate, out, title=args.title,
+                             history_root=args.history, report_url=report_url,
+                             comparison=comparison, verdict=verdict)
+    else:  # build_report compares as decide() would, reading each run once, not twice
+        paths = build_report(baseline, candidate, out, title=args.title,
+                             history_root=args.history, report_url=report_url)
+        verdict = paths.verdict
+        assert verdict is not None
     if args.json:
         print(json.dumps({"index_html": str(paths.index_html),
                           "summary_md": str(paths.summary_md), "junit_xml": str(paths.junit_xml),

@@ -468,17 +468,17 @@ def _slices(data: _PairedData, pool: Executor, prefixes: Sequence[str] | None, *
         binary = bool(np.all((pb == 0) | (pb == 1)) and np.all((pc == 0) | (pc == 1)))
         single = bool(trials[idx].all())
         rng = st.make_rng(seed, _STREAM_SLICES + 2 * k)
-        test = pool.submit(_paired_test, d, index, n_units,
-                           binary and single and n_units == idx.size, pb, pc, n_perm=n_boot,
-                           rng=rng)
+        tested = pool.submit(_paired_test, d, index, n_units,
+                             binary and single and n_units == idx.size, pb, pc,
+                             n_perm=n_boot, rng=rng)
         boot = pool.submit(st.bootstrap,
                            functools.partial(_mean_column, st.Column(d, index, n_units)),
                            idx.size, index, n_units, n_boot=n_boot,
                            rng=st.make_rng(seed, _STREAM_SLICES + 2 * k + 1))
-        pending.append((tag, idx.size, pb, pc, d, test, boot))
+        pending.append((tag, idx.size, pb, pc, d, tested, boot))
     raw: list[tuple[str, int, float, float, float, float, float, float, str]] = []
-    for tag, size, pb, pc, d, test, boot in pending:
-        p, test_name = test.result()
+    for tag, size, pb, pc, d, tested, boot in pending:
+        p, test_name = tested.result()
         lo, hi = st.percentile_ci(boot.result()[:, 0], alpha)
         raw.append((tag, size, float(pb.mean()), float(pc.mean()), float(d.mean()), lo, hi,
                     p, test_name))

@@ -319,7 +319,8 @@ def resampled_quantile(r: Resample, column: Column, q: float) -> np.ndarray:
         low = np.arange(r.size)
     full = _sorted_counts(r, order, rows=low)
     wide = np.int32 if float(totals.max()) < 2**31 - 1 else np.int64
-    pos[low] = np.argmax(np.cumsum(full, axis=1, dtype=wide) >= need[low, None], axis=1)
+    cum_full: np.ndarray = np.cumsum(full, axis=1, dtype=wide)
+    pos[low] = np.argmax(cum_full >= need[low, None], axis=1)
     return column.sorted_values[pos]
 
 
