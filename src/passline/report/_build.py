@@ -3,7 +3,6 @@ junit.xml into one directory."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import datetime as dt
 import gc
@@ -20,7 +19,7 @@ from passline.report._html import render_index
 from passline.report._junit import render_junit
 from passline.report._payload import build_cases, case_detail
 from passline.report._prompts import captured_changes, manifest_diff, prompt_diffs
-from passline.report._sides import ReportSide, load_report_side, read_trials
+from passline.report._sides import ReportSide, load_report_side
 from passline.report._summary import render_summary
 from passline.report._view import build_context
 
@@ -185,30 +184,23 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
            history_root: str | Path | None, report_url: str | None = None) -> ReportPaths:
     from passline import __version__
 
-    # without a comparison: the candidate's summaries first (a quick pass), so compare can
-    # start while its trials' payloads are read (a second pass) and the cases serialised
     base = load_report_side(baseline, "baseline")
-    cand = load_report_side(candidate, "candidate", trials=comparison is not None)
+    cand = load_report_side(candidate, "candidate")
     policy = None
     if comparison is None or verdict is None:
         policy = load_policy()
+    if comparison is None:
+        assert policy is not None
+        # one after the other: run beside this thread's Python work (reading, serialising),
+        # compare's resampling threads queued for the GIL and both ran slower on 2 cores
+        comparison = _honest_sources(
+            compare(base.compare_source, cand.compare_source, alpha=policy.alpha,
+                    must_pass_tag=policy.must_pass_tag, sampling_unit=policy.sampling_unit),
+            base, cand)
     fast = not (base.lenient or cand.lenient)
     keys = list(base.summaries.keys() | cand.summaries.keys())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pending = None
-        if comparison is None:
-            assert policy is not None
-            # compare's resampling (numpy, mostly outside the GIL) runs while this thread
-            # serialises the cases' details, which need no comparison
-            pending = pool.submit(compare, base.compare_source, cand.compare_source,
-                                  alpha=policy.alpha, must_pass_tag=policy.must_pass_tag,
-                                  sampling_unit=policy.sampling_unit)
-        read_trials(cand)
-        details = (case_details(keys, lambda key: case_detail(base, cand, key), fast=fast)
-                   if chunked(len(keys)) else None)
-        if pending is not None:
-            comparison = _honest_sources(pending.result(), base, cand)
-    assert comparison is not None
+    details = (case_details(keys, lambda key: case_detail(base, cand, key), fast=fast)
+               if chunked(len(keys)) else None)
     if verdict is None:
         verdict = gate(comparison, policy)
     cases = build_cases(base, cand, comparison, comparison.must_pass_tag,

@@ -88,25 +88,27 @@ def case_details(keys: Sequence[tuple[str, str]], detail: Any, *, fast: bool = T
 
 
 def case_blocks(cases: Sequence[dict[str, Any]], meta: Mapping[str, Any], *,
-                details: Mapping[tuple[str, str], bytes] | None = None, fast: bool = True
+                details: dict[tuple[str, str], bytes] | None = None, fast: bool = True
                 ) -> tuple[str, list[tuple[str, str]]]:
     """The ``#cases`` JSON text (escaped for a script element) and the compressed blocks
     ``[(element id, base64 text)]`` -- none for a report of at most INLINE_MAX_CASES.
-    ``details``: each case's detail already serialised (:func:`case_details`); the cases
-    then need not carry it. ``fast``: False when the data may hold NaN (see json_bytes)."""
+    ``details``: each case's detail already serialised (:func:`case_details`; consumed:
+    each is dropped once joined into its chunk, so they are not held twice); the cases then
+    need not carry it. ``fast``: False when the data may hold NaN (see json_bytes)."""
     if not chunked(len(cases)):
         return cases_json(list(cases), meta), []
     index: list[dict[str, Any]] = []
-    parts: list[bytes] = []
-    for case in cases:
-        head, detail = split_case(case)
-        index.append(head)
-        parts.append(details[(case["e"], case["id"])] if details is not None
-                     else json_bytes(detail, fast=fast))
-    raw = [("cases-index", json_bytes(index, fast=fast))]
-    raw += [(f"chunk-{k // CHUNK_CASES}", b"[" + b",".join(parts[k:k + CHUNK_CASES]) + b"]")
-            for k in range(0, len(parts), CHUNK_CASES)]
-    del index, parts
+    chunks: list[tuple[str, bytes]] = []
+    for k in range(0, len(cases), CHUNK_CASES):
+        parts: list[bytes] = []
+        for case in cases[k:k + CHUNK_CASES]:
+            head, detail = split_case(case)
+            index.append(head)
+            parts.append(details.pop((case["e"], case["id"])) if details is not None
+                         else json_bytes(detail, fast=fast))
+        chunks.append((f"chunk-{k // CHUNK_CASES}", b"[" + b",".join(parts) + b"]"))
+    raw = [("cases-index", json_bytes(index, fast=fast)), *chunks]
+    del index, chunks, parts
     # zlib releases the GIL: compress the chunks on every core
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         packed = list(pool.map(pack, (data for _, data in raw)))

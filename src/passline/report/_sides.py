@@ -57,17 +57,15 @@ class ReportSide:
         return dict(self.manifest.get("variant") or {})
 
 
-def _fold(rows: Iterator[dict[str, Any]], trials: dict[CaseKey, dict[int, dict[str, Any]]] | None,
+def _fold(rows: Iterator[dict[str, Any]], trials: dict[CaseKey, dict[int, dict[str, Any]]],
           io: dict[CaseKey, tuple[Any, Any]]) -> Iterator[dict[str, Any]]:
-    """Pass rows through to summarize_rows, keeping the report's compact view of each
-    (unless ``trials`` is None: then only the case's input and expected)."""
+    """Pass rows through to summarize_rows, keeping the report's compact view of each."""
     from passline.report._payload import trial_payload
 
     for row in rows:
         key = (str(row["eval"]), str(row["case_id"]))
-        if trials is not None:
-            payload = trial_payload(row)
-            trials.setdefault(key, {})[payload["n"]] = payload  # a repeated trial: keep the last
+        payload = trial_payload(row)
+        trials.setdefault(key, {})[payload["n"]] = payload  # a repeated trial: keep the last
         if key not in io:
             io[key] = (row.get("input", NOT_RECORDED), row.get("expected"))
         yield row
@@ -79,29 +77,13 @@ def _ordered(by_trial: dict[CaseKey, dict[int, dict[str, Any]]]
             for k, v in by_trial.items()}
 
 
-def read_trials(side: ReportSide) -> None:
-    """Fill in the per-trial payloads of a run side loaded with ``trials=False`` (a second
-    pass over its rows; nothing to do for a baseline file or a side read whole)."""
-    if side.kind != "run" or side.trials is None or side.trials or side.path is None:
-        return
-    from passline.report._payload import trial_payload
-
-    by_trial: dict[CaseKey, dict[int, dict[str, Any]]] = {}
-    for row in iter_results(side.path):
-        payload = trial_payload(row)
-        by_trial.setdefault((str(row["eval"]), str(row["case_id"])), {})[payload["n"]] = payload
-    side.trials.update(_ordered(by_trial))
-
-
 def input_of(io: tuple[Any, Any] | None) -> Any:
     """The recorded input, or :data:`NOT_RECORDED`."""
     return NOT_RECORDED if io is None else io[0]
 
 
-def load_report_side(source: Any, role: str, *, trials: bool = True) -> ReportSide:
-    """Load a run directory, a baseline file or a loaded :class:`Baseline`. With
-    ``trials=False`` a run's per-trial payloads are left empty for :func:`read_trials`
-    (so compare can start on the summaries first)."""
+def load_report_side(source: Any, role: str) -> ReportSide:
+    """Load a run directory, a baseline file or a loaded :class:`Baseline`."""
     if isinstance(source, Baseline):
         return ReportSide(role, "baseline", source.name, source.path, dict(source.manifest),
                           dict(source.cases), baseline=source)
@@ -111,15 +93,14 @@ def load_report_side(source: Any, role: str, *, trials: bool = True) -> ReportSi
     path = Path(source)
     if path.is_dir():
         manifest = read_manifest(path)
-        by_trial: dict[CaseKey, dict[int, dict[str, Any]]] | None = {} if trials else None
+        by_trial: dict[CaseKey, dict[int, dict[str, Any]]] = {}
         io: dict[CaseKey, tuple[Any, Any]] = {}
         lenient: list[bool] = []
         rows = iter_results(path, on_lenient=lambda: lenient.append(True))
         summaries = _summarize(_fold(rows, by_trial, io), where=str(path))
         label = str(manifest.get("run_id") or path.name)
-        return ReportSide(role, "run", label, path, manifest, summaries,
-                          _ordered(by_trial) if by_trial is not None else {}, io,
-                          lenient=bool(lenient))
+        return ReportSide(role, "run", label, path, manifest, summaries, _ordered(by_trial),
+                          io, lenient=bool(lenient))
     if path.is_file():
         loaded = load_baseline(path)
         return ReportSide(role, "baseline", loaded.name, path, dict(loaded.manifest),
