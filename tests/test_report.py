@@ -297,9 +297,17 @@ def test_xss_corpus_never_reaches_the_page_unescaped(hostile):
     ET.parse(paths.junit_xml)  # still well-formed XML
 
 
-def test_non_finite_numbers_in_recorded_data_do_not_break_the_json(runs, tmp_path):
+@pytest.mark.parametrize("chunks", [False, True], ids=["inline", "chunked"])
+def test_non_finite_numbers_in_recorded_data_do_not_break_the_json(runs, tmp_path, chunks,
+                                                                   monkeypatch):
+    """A NaN (which orjson would silently write as null) and a lone surrogate (which it
+    refuses) in recorded data: the page holds them as the json module writes them, in the
+    inline block and in compressed chunks alike."""
+    if chunks:
+        monkeypatch.setattr("passline.report._chunks.INLINE_MAX_CASES", 5)
     rows = [json.loads(line) for line in (runs.candidate / "results.jsonl").open()]
     rows[0]["run"]["tool_calls"][0]["arguments"]["amount"] = float("nan")
+    rows[1]["run"]["answer"] = "half a pair: \ud83d"
     manifest = json.loads((runs.candidate / "manifest.json").read_text())
     writer = RunWriter(tmp_path / "cand", {k: v for k, v in manifest.items()
                                            if k not in ("schema_version", "created_at")})
@@ -310,6 +318,8 @@ def test_non_finite_numbers_in_recorded_data_do_not_break_the_json(runs, tmp_pat
     cases = _cases(paths.index_html.read_text())
     assert any(t["tc"] and t["tc"][0][1].get("amount") == "nan"
                for c in cases if c["c"] for t in c["c"]["tr"])
+    assert any(t["a"] == "half a pair: \ud83d" for c in cases if c["c"] for t in c["c"]["tr"])
+    assert ('id="chunk-0"' in paths.index_html.read_text()) == chunks
 
 
 def test_cli_report_writes_three_files_and_exits_zero_on_regression(runs, tmp_path,

@@ -355,6 +355,11 @@ def cases_json(cases: list[dict[str, Any]], meta: Mapping[str, Any]) -> str:
     jinja's ``|tojson`` does (``<``, ``>``, ``&`` and ``'`` as \\u escapes), so no data can
     close the script element or start markup."""
     text = json_text({"meta": dict(meta), "cases": cases})
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (json reads them): escape, as ASCII
+            text = json_text({"meta": dict(meta), "cases": cases}, ascii=True)
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("'", "\\u0027"))
 
