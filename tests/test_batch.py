@@ -6,7 +6,6 @@ rows as one item per case.
 
 from __future__ import annotations
 
-import json
 import signal
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy  # noqa: F401  (pytester in-process runs cannot re-import C extensions)
 import pytest
 import scipy.stats  # noqa: F401
+from mini_project import write_mini_project
 
 from passline.records import read_manifest, read_rows
 
@@ -57,25 +57,10 @@ def _run_dir_from_pyproject(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def make_project(pytester: pytest.Pytester, toml: str = "", messages: list[str] = MESSAGES
                  ) -> Path:
-    data = pytester.path / "golden" / "mini" / "v1"
-    data.mkdir(parents=True, exist_ok=True)
-    (data / "data.jsonl").write_text("".join(
-        json.dumps({"id": f"c{i}", "input": {"message": m},
-                    "expected": {"facts": ["ORDER"]}}) + "\n"
-        for i, m in enumerate(messages)))
-    (data / "card.md").write_text("# mini\n\nWritten by hand for this test.\n")
-    pytester.makepyprojecttoml(f'''
-[tool.passline]
-agent = "myagent:agent"
-model = "sim-1"
-run_dir = "runs"
-trials = 2
-{toml}
-[tool.pytest.ini_options]
-pythonpath = ["."]
-''')
-    pytester.makepyfile(myagent=AGENT, test_evals=EVALS)
-    return pytester.path
+    rows = [{"id": f"c{i}", "input": {"message": m}, "expected": {"facts": ["ORDER"]}}
+            for i, m in enumerate(messages)]
+    return write_mini_project(pytester, rows, agent=AGENT, eval_src=EVALS,
+                              toml=f"trials = 2\n{toml}")
 
 
 def rows_by_case(run_dir: Path) -> dict[tuple[str, str, int], dict[str, Any]]:

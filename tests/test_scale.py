@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy  # noqa: F401  (pytester in-process runs cannot re-import C extensions)
 import pytest
 import scipy.stats  # noqa: F401
+from mini_project import write_mini_project
 
 from passline.records import read_manifest, read_rows, totals
 from passline.records._write import RowTally, case_latencies, percentile
@@ -63,26 +64,16 @@ def pytest_sessionfinish(session):
 '''
 
 
+def orders(n: int) -> list[dict[str, object]]:
+    return [{"id": f"c{i}", "input": {"message": f"Where is order ORD-{i}?"}} for i in range(n)]
+
+
 def test_finished_cases_leave_nothing_behind_in_memory(pytester: pytest.Pytester,
                                                        monkeypatch: pytest.MonkeyPatch,
                                                        tmp_path: Path) -> None:
     n = 40
-    data = pytester.path / "golden" / "mini" / "v1"
-    data.mkdir(parents=True)
-    (data / "data.jsonl").write_text("".join(
-        json.dumps({"id": f"c{i}", "input": {"message": f"Where is order ORD-{i}?"}}) + "\n"
-        for i in range(n)))
-    (data / "card.md").write_text("# mini\n")
-    pytester.makepyprojecttoml('''
-[tool.passline]
-agent = "myagent:agent"
-model = "sim-1"
-run_dir = "runs"
-concurrency = 8
-[tool.pytest.ini_options]
-pythonpath = ["."]
-''')
-    pytester.makepyfile(myagent=AGENT, test_evals=EVALS)
+    write_mini_project(pytester, orders(n), agent=AGENT, eval_src=EVALS,
+                       toml="concurrency = 8")
     pytester.makeconftest(PROBE)
     out = tmp_path / "alive.json"
     monkeypatch.setenv("PROBE_OUT", str(out))
@@ -140,21 +131,7 @@ def test_a_plain_session_never_imports_the_statistics_stack(pytester: pytest.Pyt
     """Start-up is part of every run: a one-variant session (collection, runs, records and
     its terminal summary with the pass rate's interval) must not pay for scipy (about a
     second to import), pandas or the openai SDK. Comparisons and reports may."""
-    data = pytester.path / "golden" / "mini" / "v1"
-    data.mkdir(parents=True)
-    (data / "data.jsonl").write_text("".join(
-        json.dumps({"id": f"c{i}", "input": {"message": f"Where is order ORD-{i}?"}}) + "\n"
-        for i in range(3)))
-    (data / "card.md").write_text("# mini\n")
-    pytester.makepyprojecttoml('''
-[tool.passline]
-agent = "myagent:agent"
-model = "sim-1"
-run_dir = "runs"
-[tool.pytest.ini_options]
-pythonpath = ["."]
-''')
-    pytester.makepyfile(myagent=AGENT, test_evals=EVALS)
+    write_mini_project(pytester, orders(3), agent=AGENT, eval_src=EVALS)
     pytester.makeconftest(HEAVY_PROBE)
     out = tmp_path / "heavy.json"
     monkeypatch.setenv("PROBE_OUT", str(out))
