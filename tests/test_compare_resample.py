@@ -79,5 +79,6 @@ def test_bootstrap_weights_are_the_counts_of_the_drawn_units() -> None:
     draws = st.make_rng(0, 0).integers(0, n_units, size=(50, n_units))
     want = np.stack([np.bincount(row, minlength=n_units)[index] for row in draws]
                     ).astype(np.float64)
-    got = next(st.bootstrap_weights(6, index, n_units, n_boot=50, rng=st.make_rng(0, 0)))
+    got = next(st.bootstrap_resamples(6, index, n_units, n_boot=50,
+                                      rng=st.make_rng(0, 0))).weights
     assert np.array_equal(got, want)

@@ -344,10 +344,8 @@ def _check_batchable(metafunc: pytest.Metafunc, where: str, size: int) -> None:
         why = "the eval is `async def`; make it a plain `def` (the agent may stay async)"
     # pytest's fixture closure of this function (an internal; if it changes, no check)
     for name, defs in (getattr(metafunc, "_arg2fixturedefs", None) or {}).items():
-        if why or name in PER_CASE or not defs:
-            continue
-        uses = PER_CASE.intersection(defs[-1].argnames)
-        if uses:
+        uses = PER_CASE.intersection(defs[-1].argnames) if defs else set()
+        if not why and name not in PER_CASE and uses:
             why = (f"fixture `{name}` takes `{sorted(uses)[0]}`, so it would see only the "
                    "first case of each item; compute it in the eval's body instead")
     if why:
@@ -378,19 +376,23 @@ def _usage_text(exc: BaseException, where: str) -> str:
     return f"passline: {where}: {text}"
 
 
+def _case_param(item: pytest.Item) -> Any:
+    """What a passline item was parametrized with (a Param or a Batch), else None."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("case") if callspec is not None else None
+
+
 def _param(item: pytest.Item) -> Param | None:
     from passline.runner._session import Param
 
-    callspec = getattr(item, "callspec", None)
-    value = callspec.params.get("case") if callspec is not None else None
+    value = _case_param(item)
     return value if isinstance(value, Param) else None
 
 
 def _batch(item: pytest.Item) -> Batch | None:
     from passline.runner._session import Batch
 
-    callspec = getattr(item, "callspec", None)
-    value = callspec.params.get("case") if callspec is not None else None
+    value = _case_param(item)
     return value if isinstance(value, Batch) else None
 
 
@@ -621,15 +623,11 @@ def _batch_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest
         else:
             current = _session(item.config)
             error = call.excinfo.exconly() if call.excinfo is not None else "setup failed"
-            rows = [current.row(item.nodeid, p, None, [], "error", error)
-                    for p in batch.params]
-            if not current.worker:
-                for row in rows:
-                    current.record(row)
-                rows = []
+            for p in batch.params:
+                _keep_row(current, rows, current.row(item.nodeid, p, None, [], "error", error))
     from passline.runner._session import row_json
 
-    setattr(report, ROW_ATTR, [row_json(r) if isinstance(r, dict) else r for r in rows])
+    setattr(report, ROW_ATTR, [row_json(r) for r in rows])
     if skips:
         setattr(report, SKIP_ATTR, list(skips))
     return report
@@ -661,10 +659,7 @@ class _Batches:
             row = current.row(pyfuncitem.nodeid, param, *outcome)
             if outcome[2] != "pass":
                 bad.append((param, outcome[2], outcome[3] or ""))
-            if current.worker:
-                rows.append(row)  # sent to the controller with the report
-            else:
-                current.record(row)  # on disk now: an interrupted batch keeps its cases
+            _keep_row(current, rows, row)
         if bad:
             tbstyle = pyfuncitem.config.getoption("tbstyle", "auto")
             shown = bad if tbstyle == "long" else bad[:10]
@@ -679,6 +674,15 @@ class _Batches:
         if batch.params and len(skips) == len(batch.params):
             pytest.skip(f"all {len(skips)} cases of this item skipped")
         return True
+
+
+def _keep_row(current: EvalSession, rows: list[Any], row: dict[str, Any]) -> None:
+    """In one process a batch's row is recorded now (an interrupted batch keeps its finished
+    cases); an xdist worker keeps it for its report, which the controller records."""
+    if current.worker:
+        rows.append(row)
+    else:
+        current.record(row)
 
 
 def _run_case(item: pytest.Function, current: EvalSession, param: Param,

@@ -3,7 +3,8 @@
 Everything here works on "units": a unit is what is resampled or sign-flipped as one
 block — a case, or a whole cluster of cases that share a template. numpy and scipy are
 imported inside the functions so that importing passline stays cheap. Distribution
-quantiles and tail probabilities come from scipy; nothing is tabulated by hand.
+quantiles and tail probabilities come from scipy (the normal quantile from the standard
+library's ``statistics.NormalDist``); nothing is tabulated by hand.
 """
 
 from __future__ import annotations
@@ -186,32 +187,26 @@ class Resample:
         return self.counts[:, order if self.identity else self.index[order]]
 
 
+def is_identity(index: np.ndarray, n_units: int) -> bool:
+    """Whether every unit is one case, in case order (no clusters)."""
+    import numpy as np
+
+    return n_units == index.size and bool(np.all(index == np.arange(index.size)))
+
+
 def bootstrap_resamples(
     n_cases: int, index: np.ndarray, n_units: int, *, n_boot: int, rng: np.random.Generator
 ) -> Iterator[Resample]:
     """Yield chunks of resamples: each replicate draws ``n_units`` units with replacement
     (all cases of a cluster move together: the cluster bootstrap)."""
-    import numpy as np
 
-    identity = n_units == n_cases and bool(np.all(index == np.arange(n_cases)))
+    identity = is_identity(index, n_units)
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n_cases, n_units, 1)))
     done = 0
     while done < n_boot:
         m = min(chunk, n_boot - done)
         yield Resample(rng.integers(0, n_units, size=(m, n_units)), index, n_units, identity)
         done += m
-
-
-def bootstrap_weights(
-    n_cases: int, index: np.ndarray, n_units: int, *, n_boot: int, rng: np.random.Generator
-) -> Iterator[np.ndarray]:
-    """Yield chunks of resampling weights, shape (chunk, n_cases).
-
-    Each row draws ``n_units`` units with replacement; a case's weight is how many times
-    its unit was drawn (all cases of a cluster move together: the cluster bootstrap).
-    """
-    for resample in bootstrap_resamples(n_cases, index, n_units, n_boot=n_boot, rng=rng):
-        yield resample.weights
 
 
 def bootstrap(
@@ -250,8 +245,7 @@ class Column:
         if values.size and self.max_abs <= _EXACT_INT and bool(
                 np.all(values == np.rint(values))):
             ints = values.astype(np.int64)
-            self.units = (ints if n_units == values.size and bool(
-                np.all(index == np.arange(values.size)))
+            self.units = (ints if is_identity(index, n_units)
                 else np.bincount(index, weights=values, minlength=n_units).astype(np.int64))
         self._order: np.ndarray | None = None
         self._sorted: np.ndarray | None = None
