@@ -341,9 +341,10 @@ class _Http:
             if env.get(var):
                 headers[header] = env[var]
         self._url = endpoint.base_url.rstrip("/") + "/chat/completions"
-        self._http = httpx2.AsyncClient(
-            headers=headers, limits=httpx2.Limits(max_connections=1000,
-                                                  max_keepalive_connections=100))
+        from passline.models._transport import fast_transport
+
+        self._http = httpx2.AsyncClient(headers=headers, transport=fast_transport(
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100)))
 
     async def post(self, body: bytes, timeout: Any, extra_headers: Mapping[str, str] | None
                    ) -> bytes:
