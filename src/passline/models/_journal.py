@@ -58,6 +58,9 @@ class CallJournal:
         self._full = False
         self._closed = False
         self._served: dict[str, int] = {}
+        # the keys earlier sessions answered, read once at open: only they can be replayed,
+        # so a call of a first session (every call, then) costs no query here
+        self._replayable: frozenset[str] = frozenset()
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -116,10 +119,12 @@ class CallJournal:
             raise sqlite3.DatabaseError(f"schema version {row and row[0]}")
         size = conn.execute("SELECT COALESCE(SUM(LENGTH(response)), 0) FROM calls").fetchone()
         self._bytes = int(size[0])
+        self._replayable = frozenset(key for (key,) in conn.execute(
+            "SELECT DISTINCT key FROM calls"))
 
     def get(self, key: str, request: Mapping[str, Any]) -> dict[str, Any] | None:
         """The next answer an *earlier* session received for this request, or ``None``."""
-        if self._closed:
+        if self._closed or key not in self._replayable:
             return None
         with self._lock:
             after = self._served.get(key, 0)
