@@ -157,3 +157,14 @@ def diff(want: Any, got: Any, where: str = "") -> list[str]:
         return [d for i, (a, b) in enumerate(zip(want, got, strict=True))
                 for d in diff(a, b, f"{where}[{i}]")][:20]
     return [] if want == got else [f"{where}: {want!r:.80} -> {got!r:.80}"]
+
+
+def test_usage_records_every_field() -> None:
+    # Usage.to_dict is spelled out for speed: a field added to Usage must reach the records
+    import dataclasses
+
+    from passline._types import Usage
+
+    usage = Usage(prompt_tokens=3, completion_tokens=5, cost_usd=0.25, calls=2, cached_calls=1)
+    assert usage.to_dict() == dataclasses.asdict(usage)
+    assert Usage.from_dict(usage.to_dict()) == usage

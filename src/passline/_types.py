@@ -39,7 +39,10 @@ class Usage:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # spelled out: dataclasses.asdict deep-copies each field, and this runs per call
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "cost_usd": self.cost_usd, "calls": self.calls,
+                "cached_calls": self.cached_calls}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Usage:
