@@ -194,9 +194,9 @@ class ModelClient:
             try:
                 async with state.global_limit, state.model_limit(model, settings):
                     health.check(where)  # it may have gone down while this call queued
-                    raw = await _unless_down(asyncio.wait_for(
+                    raw = await _unless_down(_within(
                         http.post(body, limits, extra_headers),
-                        timeout=timeout + settings.connect_timeout_s + 5), down, health, where)
+                        timeout + settings.connect_timeout_s + 5), down, health, where)
                     data = json.loads(raw)
             except (httpx2.TimeoutException, TimeoutError) as exc:
                 last_error, last_kind = exc, "timeout"
@@ -371,6 +371,12 @@ class _NoLimit:
 
 
 _NO_LIMIT = _NoLimit()
+
+
+async def _within(awaitable: Any, seconds: float) -> Any:
+    """``asyncio.wait_for`` without its extra task per call (the caller is already one)."""
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 async def _unless_down(awaitable: Any, down: asyncio.Event, health: EndpointHealth,
