@@ -47,7 +47,8 @@ class CaseSummary:
     @property
     def pass_rate(self) -> float:
         """Fraction of trials that passed (errors count as not passed)."""
-        return sum(o == "pass" for o in self.outcomes) / len(self.outcomes)
+        # count(), not sum(<generator>): read a million times for a 100,000-case report
+        return self.outcomes.count("pass") / len(self.outcomes)
 
     @property
     def passed(self) -> bool:
@@ -61,7 +62,7 @@ class CaseSummary:
 
     @property
     def n_errors(self) -> int:
-        return sum(o == "error" for o in self.outcomes)
+        return self.outcomes.count("error")
 
     @property
     def dataset_label(self) -> str:
