@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from typing import Any
 
 from passline.compare import Comparison, Verdict
 from passline.compare import _words as words
 from passline.report._format import visible_controls
-from passline.report._sides import ReportSide
+from passline.report._sides import ReportSide, trials_of
 from passline.report._view import case_reason
 
 # characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/F)
@@ -32,7 +31,7 @@ def _trials(outcomes: tuple[str, ...]) -> str:
 
 
 def render_junit(*, comparison: Comparison, verdict: Verdict, cand: ReportSide,
-                 cases_by_key: Mapping[tuple[str, str], Mapping[str, Any]], title: str) -> bytes:
+                 title: str) -> bytes:
     """The XML document (UTF-8 bytes with declaration)."""
     regressions = {c.key: c for c in comparison.regressions}
     by_eval: dict[str, list[Any]] = {}
@@ -65,7 +64,7 @@ def render_junit(*, comparison: Comparison, verdict: Verdict, cand: ReportSide,
             change = regressions.get(s.key)
             # only a failing case states its reason: 100,000 passing ones need none
             reason = ("" if change is None and s.passed and s.n_errors < s.n_trials
-                      else case_reason(cases_by_key.get(s.key), 1000))
+                      else case_reason(trials_of(cand, s.key), 1000))
             if change is not None:
                 failures += 1
                 message = (f"regressed: {_trials(change.baseline_outcomes)} in the baseline, "
