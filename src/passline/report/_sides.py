@@ -123,7 +123,10 @@ def trials_of(side: ReportSide, key: CaseKey) -> list[dict[str, Any]] | None:
 
 
 def load_report_side(source: Any, role: str) -> ReportSide:
-    """Load a run directory, a baseline file or a loaded :class:`Baseline`."""
+    """Load a run directory, a baseline file or a loaded :class:`Baseline` (a side
+    already loaded is returned as it is)."""
+    if isinstance(source, ReportSide):
+        return source
     if isinstance(source, Baseline):
         return ReportSide(role, "baseline", source.name, source.path, dict(source.manifest),
                           dict(source.cases), baseline=source)
