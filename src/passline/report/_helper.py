@@ -95,17 +95,19 @@ class _Helper:
 
     def result(self) -> ReportSide | None:
         """The side the helper read, or None (then the caller reads it)."""
-        out, _ = self.proc.communicate()
-        if self.proc.returncode != 0 or not out.startswith(_MAGIC):
+        stdout = self.proc.stdout
+        assert stdout is not None
+        try:  # unpickled as it arrives: the answer is never held twice
+            data = pickle.load(stdout) if stdout.read(len(_MAGIC)) == _MAGIC else None
+        except Exception as exc:  # anything unusable: read the run here instead
+            log.debug("the helper's answer for %s is unreadable (%s)", self.source, exc)
+            data = None
+        if data is None:
+            self.close()  # it may still be writing: stop it, do not wait for it
+        if data is None or self.proc.wait() != 0:
             log.debug("the helper reading %s failed (exit code %s); reading it here",
                       self.source, self.proc.returncode)
             return None
-        try:
-            data = pickle.loads(memoryview(out)[len(_MAGIC):])
-        except Exception as exc:  # anything unusable: read the run here instead
-            log.debug("the helper's answer for %s is unreadable (%s)", self.source, exc)
-            return None
-        del out
         for name, level, message in data.pop("logs"):
             logging.getLogger(name).log(level, "%s", message)
         return _side_from(data, self.source)
@@ -113,7 +115,9 @@ class _Helper:
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def _side_from(data: dict[str, Any], path: Path) -> ReportSide:
@@ -169,11 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     side = load_report_side(Path(args[0]), "baseline")
     if side.kind != "run":
         return 2
-    data = pickle.dumps(_answer(side, collect.records), protocol=pickle.HIGHEST_PROTOCOL)
-    del side
     out = sys.stdout.buffer
     out.write(_MAGIC)
-    out.write(data)
+    pickle.dump(_answer(side, collect.records), out, protocol=pickle.HIGHEST_PROTOCOL)
     out.flush()
     return 0
 
