@@ -10,8 +10,10 @@ case), then prints
   * the sizes of index.html, summary.md and junit.xml,
   * in the system Chromium: ms to DOMContentLoaded, ms until the first page of cases is
     rendered (performance.now() recorded by the page's script), and ms to expand a case,
-  * the process's peak RSS and the machine's load average before and after (wall-clock
-    figures from a busy machine are not comparable: see docs/report.md, "Scale").
+  * beside each time, the CPU time (user + system) of this process and of the helper
+    process that reads the baseline of a large report; this process's peak RSS and the
+    machine's load average before and after (wall-clock figures from a busy machine are not
+    comparable: see docs/report.md, "Scale").
 
     .venv/bin/python bench/bench_report.py [--n-cases 10000] [--trials 1] [--repeat 3]
         [--runs DIR (write the runs there once, reuse them next time)] [--no-browser]
@@ -38,13 +40,18 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
+def timed(fn, repeat: int) -> tuple[float, float, object]:
+    """Median wall seconds, median CPU seconds (this process and its helpers), result."""
+    times, cpu, result = [], [], None
     for _ in range(repeat):
+        c = os.times()
         t = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), result
+        d = os.times()
+        cpu.append(sum(getattr(d, f) - getattr(c, f) for f in
+                       ("user", "system", "children_user", "children_system")))
+    return statistics.median(times), statistics.median(cpu), result
 
 
 def browser_times(index: Path, repeat: int) -> dict[str, float] | None:
@@ -98,20 +105,27 @@ def main() -> None:
                   f"{time.perf_counter() - t:.1f} s")
         print(f"runs: {(cand_dir / 'results.jsonl').stat().st_size / 1e6:.1f} MB per run")
         out = Path(tmp) / "report"
-        full, paths = timed(lambda: build_report(base_dir, cand_dir, out), args.repeat)
-        cmp_s, comparison = timed(lambda: compare(base_dir, cand_dir), args.repeat)
+        full, full_cpu, paths = timed(lambda: build_report(base_dir, cand_dir, out),
+                                      args.repeat)
+        print(f"build_report, full (read + compare + gate + render): {full:.2f} s "
+              f"(CPU {full_cpu:.1f} s); load {load()}")
+        cmp_s, cmp_cpu, comparison = timed(lambda: compare(base_dir, cand_dir), args.repeat)
+        print(f"compare() alone, from the run directories:           {cmp_s:.2f} s "
+              f"(CPU {cmp_cpu:.1f} s); load {load()}")
         verdict = gate(comparison, load_policy())
-        given, _ = timed(lambda: build_report(base_dir, cand_dir, out,
-                                              comparison=comparison, verdict=verdict),
-                         args.repeat)
-        print(f"build_report, full (read + compare + gate + render): {full:.2f} s")
-        print(f"compare() alone, from the run directories:           {cmp_s:.2f} s")
-        print(f"build_report, comparison given:                      {given:.2f} s")
-        print(f"compare() then build_report(comparison=...) (the CLI and plugin path): "
-              f"{cmp_s + given:.2f} s")
+        given, given_cpu, _ = timed(lambda: build_report(base_dir, cand_dir, out,
+                                                         comparison=comparison,
+                                                         verdict=verdict), args.repeat)
+        print(f"build_report, comparison given:                      {given:.2f} s "
+              f"(CPU {given_cpu:.1f} s); load {load()}")
+        print(f"compare() then build_report(comparison=...) (passline report --confirm, "
+              f"passline ci gate): {cmp_s + given:.2f} s")
         for name in ("index_html", "summary_md", "junit_xml"):
             size = getattr(paths, name).stat().st_size
             print(f"{getattr(paths, name).name:<11} {size / 1e6:8.2f} MB")
+        # (a helper process's own peak is not known here: RUSAGE_CHILDREN counts this
+        # process's size at the fork; `/usr/bin/time -v python -m passline.report._helper
+        # RUN_DIR > /dev/null` measures it)
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
               f"load average after: {load()}")
         times = None if args.no_browser else browser_times(paths.index_html, args.repeat)

@@ -82,3 +82,46 @@ def test_bootstrap_weights_are_the_counts_of_the_drawn_units() -> None:
     got = next(st.bootstrap_resamples(6, index, n_units, n_boot=50,
                                       rng=st.make_rng(0, 0))).weights
     assert np.array_equal(got, want)
+
+
+def test_sign_flips_draw_what_rng_integers_draws() -> None:
+    """The fast 0/1 draws of the sign-flip tests are numpy's own 0/1 draws: the p-values of
+    every comparison stay what they were."""
+    for m, k in ((20, 100_000), (7, 13), (1, 1), (3, 5)):
+        fast, plain = st.make_rng(0, 5), st.make_rng(0, 5)
+        for _ in range(3):
+            want = plain.integers(0, 2, size=(m, k), dtype=np.int8)
+            assert np.array_equal(st.sign_bits(fast, m, k), want)
+        assert np.array_equal(fast.integers(0, 99, 10), plain.integers(0, 99, 10))
+
+
+def test_flipped_sums_are_the_signed_sums() -> None:
+    rng = np.random.default_rng(2)
+    totals = rng.integers(-50, 50, size=40).astype(np.float64)  # exact in any order
+    bits = rng.integers(0, 2, size=(30, 40)).astype(np.uint8)
+    want = (np.where(bits == 1, 1.0, -1.0) * totals).sum(axis=1)
+    assert np.array_equal(st.flipped_sums(bits, totals), want)
+
+
+def test_figures_do_not_depend_on_the_blas_thread_count() -> None:
+    """A BLAS product splits a long sum across its threads (and CPU kernels order it
+    differently): compare's sums must not go through it, or the last digit of a figure
+    changes with the machine. 100,000 units make chunks of 20 replicates, the shape where
+    OpenBLAS's threads split the sum."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(6)
+    n = 100_000
+    index = np.arange(n)
+    values = rng.random(n)
+    diffs = rng.random(n) - 0.5
+    results = []
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            column = st.Column(values, index, n)
+            means = [st.resampled_mean(r, column) for r in st.bootstrap_resamples(
+                n, index, n, n_boot=40, rng=st.make_rng(0, 0))]
+            results.append((np.concatenate(means), st.mean_variances(diffs, index, n),
+                            st.sign_flip_pvalue(diffs, index, n, n_perm=200,
+                                                rng=st.make_rng(0, 1))))
+    assert np.array_equal(results[0][0], results[1][0])
+    assert results[0][1:] == results[1][1:]

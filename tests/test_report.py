@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import hashlib
 import html as htmlmod
 import json
@@ -320,6 +321,67 @@ def test_non_finite_numbers_in_recorded_data_do_not_break_the_json(runs, tmp_pat
                for c in cases if c["c"] for t in c["c"]["tr"])
     assert any(t["a"] == "half a pair: \ud83d" for c in cases if c["c"] for t in c["c"]["tr"])
     assert ('id="chunk-0"' in paths.index_html.read_text()) == chunks
+
+
+def _duplicated(run: Path, to: Path) -> Path:
+    """A copy of the run whose first row is recorded twice (reading it logs a warning)."""
+    import shutil
+
+    shutil.copytree(run, to)
+    results = to / "results.jsonl"
+    first = results.read_text(encoding="utf-8").splitlines(keepends=True)[0]
+    with results.open("a", encoding="utf-8") as fh:
+        fh.write(first)
+    return to
+
+
+def _shown(paths) -> tuple:
+    """What a report shows, without the places it was written to."""
+    where = str(paths.index_html.parent)
+    return (_cases(paths.index_html.read_text(encoding="utf-8")),
+            paths.summary_md.read_text(encoding="utf-8").replace(where, "<out>"),
+            paths.junit_xml.read_bytes(), paths.comparison.to_dict())
+
+
+def test_large_runs_are_read_side_by_side_into_the_same_report(runs, tmp_path, monkeypatch,
+                                                                caplog):
+    """Past HELPER_MIN_BYTES a helper process reads the baseline while the candidate is read
+    here: the report is the one reading both here gives, and what the helper logged while
+    reading reaches this process's log."""
+    import logging
+
+    from passline.report import _helper
+
+    base = _duplicated(runs.baseline, tmp_path / "base")
+    alone = build_report(base, runs.candidate, tmp_path / "alone")
+    answered = []
+    real = _helper._side_from
+    monkeypatch.setattr(_helper, "_side_from",
+                        lambda data, path: answered.append(path) or real(data, path))
+    monkeypatch.setattr(_helper, "HELPER_MIN_BYTES", 0)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        helped = build_report(base, runs.candidate, tmp_path / "helped")
+    assert answered == [base]  # the helper read the baseline
+    assert "duplicate row" in caplog.text
+    assert _shown(helped) == _shown(alone)
+    from passline.report._helper import load_sides
+    from passline.report._sides import load_report_side
+
+    here = load_report_side(base, "baseline")
+    read, _ = load_sides(base, runs.candidate)
+    assert read.judged and read == dataclasses.replace(here, path=read.path)
+
+
+def test_a_helper_that_fails_leaves_the_run_to_be_read_here(runs, tmp_path, monkeypatch):
+    from passline.report import _helper
+
+    alone = build_report(runs.baseline, runs.candidate, tmp_path / "alone")
+    monkeypatch.setattr(_helper, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(_helper, "_MAGIC", b"not what the helper writes\n")
+    assert _shown(build_report(runs.baseline, runs.candidate, tmp_path / "a")) == _shown(alone)
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python-here"))
+    assert _shown(build_report(runs.baseline, runs.candidate, tmp_path / "b")) == _shown(alone)
 
 
 def test_cli_report_writes_three_files_and_exits_zero_on_regression(runs, tmp_path,

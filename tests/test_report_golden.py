@@ -159,6 +159,57 @@ def test_span_order_fast_path_equals_the_sorting_walk() -> None:
     assert taken > 500  # the fast path is exercised, not only the fallback
 
 
+def test_compact_spans_in_one_pass_equal_the_general_path() -> None:
+    """Spans listed depth-first are ordered and compacted in one pass; whenever that pass
+    answers, it must be what ordering (sorting and walking) then compacting gives."""
+    import random
+
+    from passline.report._payload import (
+        MAX_SPANS,
+        _compact_listed,
+        _span,
+        _spans_fast,
+        sorted_span_order,
+    )
+
+    rng = random.Random(11)
+    taken = 0
+    for _ in range(3000):
+        n = rng.choice([0, 1, 3, 6, 9, MAX_SPANS + 3])
+        ids = [f"s{i}" for i in range(n)]
+        spans = []
+        for i, sid in enumerate(ids):
+            parent = rng.choice([None, "missing", *ids[max(0, i - 3):i], *ids[max(0, i - 3):i],
+                                 *(ids[i:i + 2] if rng.random() < 0.05 else [])])
+            start = rng.choice([0.0, 0.5, 1.0, i * 0.1, None, "x"]) if rng.random() < 0.2 \
+                else i * 0.01
+            span = {"span_id": sid, "parent_id": parent, "start_s": start, "kind": "llm",
+                    "name": f"n{i}", "end_s": (start if isinstance(start, float) else 0.0)
+                    + rng.choice([0.3, 0.123456, 2.71828]),
+                    "status": rng.choice(["ok", "error"]),
+                    "usage": rng.choice([{}, {"prompt_tokens": 3, "completion_tokens": 4,
+                                              "cost_usd": 1.23456789e-05}, None]),
+                    "attributes": rng.choice([{}, {"error": "boom"}, None])}
+            if rng.random() < 0.02:
+                del span["kind"]  # malformed: the careful path
+            if rng.random() < 0.02:
+                span["usage"] = ["not", "a", "dict"]
+            spans.append(span)
+        if rng.random() < 0.7:  # most traces are listed in tree order already
+            listed = [s for _, s in sorted_span_order(spans)]
+            spans = listed + [s for s in spans if all(s is not t for t in listed)]
+        order = sorted_span_order(spans)[:MAX_SPANS]
+        try:
+            want = _spans_fast(order)
+        except (TypeError, KeyError, AttributeError):
+            want = [_span(d, s) for d, s in order]
+        got = _compact_listed(spans)
+        if got is not None:
+            taken += 1
+            assert got == want, spans
+    assert taken > 500  # the one pass is exercised, not only the fallback
+
+
 @pytest.mark.parametrize("name", ["three-trials", "tiny"])
 def test_report_compares_as_the_gate_does(name: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,19 +7,19 @@ import dataclasses
 import datetime as dt
 import gc
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from passline._atomic import atomic_write_bytes, make_dirs
-from passline.compare import Comparison, Verdict, compare, gate, load_policy
+from passline.compare import Comparison, GatePolicy, Verdict, compare, gate, load_policy
 from passline.report import _charts as charts
-from passline.report._chunks import case_blocks, case_details, chunked
+from passline.report._chunks import case_blocks, chunked
+from passline.report._helper import load_sides
 from passline.report._html import render_index
 from passline.report._junit import render_junit
 from passline.report._payload import build_cases, case_detail
 from passline.report._prompts import captured_changes, manifest_diff, prompt_diffs
-from passline.report._sides import ReportSide, load_report_side
+from passline.report._sides import ReportSide, trials_of
 from passline.report._summary import render_summary
 from passline.report._view import build_context
 
@@ -75,7 +75,7 @@ def _prompts_used(cand: ReportSide, comparison: Comparison) -> list[dict[str, An
         system: set[str] = set()
         tools: set[str] = set()
         called: set[str] = set()
-        for trial in (cand.trials or {}).get(change.key, []):
+        for trial in trials_of(cand, change.key) or ():
             used = trial.get("pu") or {}
             system.update(used.get("s") or ())
             tools.update(used.get("t") or ())
@@ -100,6 +100,18 @@ def _charts(comparison: Comparison, base: ReportSide, cand: ReportSide,
         "cost": charts.cost_quality(points),
         "trend": charts.trend(history, {base.label: "base", cand.label: "cand"}),
     }
+
+
+def compare_sides(base: ReportSide, cand: ReportSide, policy: GatePolicy, *,
+                  first_look_alpha: float | None = None) -> Comparison:
+    """compare() of two sides already read (:func:`passline.report._helper.load_sides`),
+    with the gate policy's settings: what compare() of the run directories gives, without
+    reading them again."""
+    return _honest_sources(
+        compare(base.compare_source, cand.compare_source, alpha=policy.alpha,
+                must_pass_tag=policy.must_pass_tag, sampling_unit=policy.sampling_unit,
+                first_look_alpha=first_look_alpha),
+        base, cand)
 
 
 def _honest_sources(comparison: Comparison, base: ReportSide, cand: ReportSide
@@ -157,7 +169,9 @@ def build_report(
     """Write ``index.html``, ``summary.md`` and ``junit.xml`` comparing two runs.
 
     ``baseline`` and ``candidate`` are run directories; the baseline may also be a
-    baseline file (then per-case answers and traces are shown as not recorded). Without
+    baseline file (then per-case answers and traces are shown as not recorded). Either
+    may be a side already read (:func:`passline.report._helper.load_sides`), as the
+    pytest plugin does to compare and report reading each run once. Without
     ``comparison``/``verdict`` they are computed with the gate policy of the current
     project (``[tool.passline.gate]``). ``history_root`` is where the runs for the trend
     chart live (default: the folder holding the candidate run). ``report_url`` is the link
@@ -184,8 +198,7 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
            history_root: str | Path | None, report_url: str | None = None) -> ReportPaths:
     from passline import __version__
 
-    base = load_report_side(baseline, "baseline")
-    cand = load_report_side(candidate, "candidate")
+    base, cand = load_sides(baseline, candidate)
     policy = None
     if comparison is None or verdict is None:
         policy = load_policy()
@@ -193,19 +206,12 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
         assert policy is not None
         # one after the other: run beside this thread's Python work (reading, serialising),
         # compare's resampling threads queued for the GIL and both ran slower on 2 cores
-        comparison = _honest_sources(
-            compare(base.compare_source, cand.compare_source, alpha=policy.alpha,
-                    must_pass_tag=policy.must_pass_tag, sampling_unit=policy.sampling_unit),
-            base, cand)
-    fast = not (base.lenient or cand.lenient)
-    keys = list(base.summaries.keys() | cand.summaries.keys())
-    details = (case_details(keys, lambda key: case_detail(base, cand, key), fast=fast)
-               if chunked(len(keys)) else None)
+        comparison = compare_sides(base, cand, policy)
     if verdict is None:
         verdict = gate(comparison, policy)
+    chunks = chunked(len(base.summaries.keys() | cand.summaries.keys()))
     cases = build_cases(base, cand, comparison, comparison.must_pass_tag,
-                        with_io=details is None)
-    by_key: Mapping[tuple[str, str], Mapping[str, Any]] = {(c["e"], c["id"]): c for c in cases}
+                        with_detail=not chunks)
     title = title or default_title(base, cand)
     try:
         history = run_history(history_root, cand, base)
@@ -229,15 +235,15 @@ def _build(baseline: Any, candidate: Any, out: Path, title: str | None,
             "baseline_recorded": base.trials is not None,
             "candidate_recorded": cand.trials is not None,
             "runs": {"b": base.label, "c": cand.label}, "title": title}  # for review marks
-    data_json, blocks = case_blocks(cases, meta, details=details, fast=fast)
-    del details
+    data_json, blocks = case_blocks(
+        cases, meta, detail=(lambda key: case_detail(base, cand, key)) if chunks else None,
+        fast=not (base.lenient or cand.lenient))
     _write(paths.index_html, render_index(context, data_json, blocks))
     del data_json, blocks
     _write_history(out, history_root, cand)
     _write(paths.summary_md, render_summary(comparison=comparison, verdict=verdict, base=base,
-                                            cand=cand, cases_by_key=by_key,
-                                            html_path=str(paths.index_html), title=title,
-                                            report_url=report_url))
+                                            cand=cand, html_path=str(paths.index_html),
+                                            title=title, report_url=report_url))
     _write(paths.junit_xml, render_junit(comparison=comparison, verdict=verdict, cand=cand,
-                                         cases_by_key=by_key, title=title))
+                                         title=title))
     return paths

@@ -26,30 +26,14 @@ import gzip
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from passline.report._payload import cases_json, json_text
+from passline.report._payload import cases_json, json_bytes
 
 INLINE_MAX_CASES = 2000  # up to this many cases, one plain JSON block (no unpacking)
 CHUNK_CASES = 100  # cases per compressed detail chunk (500 made expanding a case 1.3x slower)
 COMPRESS_LEVEL = 6
-DETAIL_KEYS = ("in", "x")  # moved out of a case into its chunk, with each side's "tr"
-
-
-def split_case(case: Mapping[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-    """(index entry, detail) of one case: the detail is ``[in, x, baseline trials,
-    candidate trials]`` and the index entry is the case without them."""
-    head = {k: v for k, v in case.items() if k not in DETAIL_KEYS}
-    trials: list[Any] = []
-    for side in ("b", "c"):
-        summary = case.get(side)
-        if summary is None:
-            trials.append(None)
-            continue
-        head[side] = {k: v for k, v in summary.items() if k != "tr"}
-        trials.append(summary.get("tr"))
-    return head, [case.get("in"), case.get("x"), *trials]
 
 
 def pack(data: bytes) -> str:
@@ -63,58 +47,33 @@ def chunked(n_cases: int) -> bool:
     return n_cases > INLINE_MAX_CASES
 
 
-def json_bytes(value: Any, *, fast: bool = True) -> bytes:
-    """Compact JSON as UTF-8 bytes for a compressed block: orjson's (ten times faster than
-    the json module on 100,000 cases), else -- for values orjson refuses (lone surrogates,
-    huge integers, non-string keys) or, with ``fast=False``, for data that may hold NaN,
-    which orjson would silently write as null -- :func:`json_text`'s. Either parses back
-    to the same values."""
-    if fast:
-        import orjson
-
-        try:
-            return orjson.dumps(value)
-        except TypeError:  # orjson.JSONEncodeError is a TypeError
-            pass
-    return json_text(value, ascii=True).encode("ascii")
-
-
-def case_details(keys: Sequence[tuple[str, str]], detail: Any, *, fast: bool = True
-                 ) -> dict[tuple[str, str], bytes]:
-    """Each case's detail ``[in, x, baseline trials, candidate trials]`` as JSON bytes
-    (``detail(key)`` gives it), ready to be joined into chunks in any case order -- so it
-    can be done before the comparison has ordered the cases."""
-    return {key: json_bytes(detail(key), fast=fast) for key in keys}
-
-
 def case_blocks(cases: Sequence[dict[str, Any]], meta: Mapping[str, Any], *,
-                details: dict[tuple[str, str], bytes] | None = None, fast: bool = True
+                detail: Callable[[tuple[str, str]], bytes] | None = None, fast: bool = True
                 ) -> tuple[str, list[tuple[str, str]]]:
     """The ``#cases`` JSON text (escaped for a script element) and the compressed blocks
-    ``[(element id, base64 text)]`` -- none for a report of at most INLINE_MAX_CASES.
-    ``details``: each case's detail already serialised (:func:`case_details`; consumed:
-    each is dropped once joined into its chunk, so they are not held twice); the cases then
-    need not carry it. ``fast``: False when the data may hold NaN (see json_bytes)."""
+    ``[(element id, base64 text)]`` -- none for a report of at most INLINE_MAX_CASES,
+    whose ``cases`` carry their details. For a larger one, ``cases`` are the index entries
+    (:func:`build_cases` without details) and ``detail(key)`` gives a case's detail as JSON
+    bytes (:func:`case_detail`). ``fast``: False when the index may hold what only the json
+    module writes (see json_bytes)."""
     if not chunked(len(cases)):
         return cases_json(list(cases), meta), []
-    index: list[dict[str, Any]] = []
-    chunks: list[tuple[str, bytes]] = []
-    for k in range(0, len(cases), CHUNK_CASES):
-        parts: list[bytes] = []
-        for case in cases[k:k + CHUNK_CASES]:
-            head, detail = split_case(case)
-            index.append(head)
-            parts.append(details.pop((case["e"], case["id"])) if details is not None
-                         else json_bytes(detail, fast=fast))
-        chunks.append((f"chunk-{k // CHUNK_CASES}", b"[" + b",".join(parts) + b"]"))
-    raw = [("cases-index", json_bytes(index, fast=fast)), *chunks]
-    del index, chunks, parts
-    # zlib releases the GIL: compress the chunks on every core
-    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        packed = list(pool.map(pack, (data for _, data in raw)))
-    blocks = [(name, text) for (name, _), text in zip(raw, packed, strict=True)]
-    packed_meta = {**meta, "chunks": {"n": len(blocks) - 1, "size": CHUNK_CASES}}
-    return cases_json([], packed_meta), blocks
+    assert detail is not None, "a chunked report needs its cases' details"
+    # zlib releases the GIL: blocks are compressed on every core while this thread joins
+    # the next chunks (a few ahead at most, so the raw JSON is never all held at once)
+    workers = os.cpu_count() or 1
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        packed = [pool.submit(pack, json_bytes(list(cases), fast=fast))]  # the largest first
+        for k in range(0, len(cases), CHUNK_CASES):
+            data = b"[" + b",".join(detail((case["e"], case["id"]))
+                                    for case in cases[k:k + CHUNK_CASES]) + b"]"
+            packed.append(pool.submit(pack, data))
+            if len(packed) > 4 * workers:
+                packed[-4 * workers - 1].result()
+        texts = [future.result() for future in packed]
+    names = ["cases-index"] + [f"chunk-{k}" for k in range(len(texts) - 1)]
+    packed_meta = {**meta, "chunks": {"n": len(texts) - 1, "size": CHUNK_CASES}}
+    return cases_json([], packed_meta), list(zip(names, texts, strict=True))
 
 
 _JSON_BLOCK = re.compile(r'<script type="application/json" id="cases">(.*?)</script>', re.S)

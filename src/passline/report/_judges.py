@@ -31,18 +31,7 @@ def judged_metric(side: ReportSide, rubric: str) -> tuple[float, int, int] | Non
     ``judge:<rubric>`` on one side; None when the side kept no trials (a baseline file)."""
     if side.trials is None:
         return None
-    name = f"judge:{rubric}"
-    values: list[float] = []
-    below = 0
-    for trials in side.trials.values():
-        for trial in trials:
-            for score in trial.get("sc") or ():
-                if score and score[0] == name and fmt.finite(score[1]):
-                    values.append(float(score[1]))
-                    below += not score[2]
-    if not values:
-        return None
-    return sum(values) / len(values), below, len(values)
+    return side.judged.get(f"judge:{rubric}")  # summed when the side was read
 
 
 def trust_text(data: Mapping[str, Any]) -> str:

@@ -3,7 +3,10 @@ baseline file (per-case summaries only).
 
 A run is streamed once: each row is folded into compare's per-case summary and into the
 report's compact per-trial payload, then dropped, so a 10,000-case run with traces never
-sits in memory as parsed rows.
+sits in memory as parsed rows. The payloads are kept as the JSON bytes the page carries
+(a 100,000-case run: about 85 MB, where the same payloads as Python objects took 750 MB);
+the few readers that look inside one (why a case fails, the prompts a regressed case
+used) decode it again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from passline.compare import Baseline, CaseSummary, iter_results, load_baseline, read_manifest
 from passline.compare import summarize_rows as _summarize
 from passline.errors import RecordError
+from passline.report._format import finite
 
 CaseKey = tuple[str, str]
 NOT_RECORDED: Any = object()  # rows written before passline recorded case inputs
@@ -26,9 +30,11 @@ NOT_RECORDED: Any = object()  # rows written before passline recorded case input
 class ReportSide:
     """One side of the report.
 
-    ``trials`` maps (eval, case_id) to compact per-trial payloads in trial order (None when
-    the side is a baseline file, which records no answers); ``io`` to the case's recorded
-    ``(input, expected)``.
+    ``trials`` maps (eval, case_id) to the case's compact per-trial payloads in trial order,
+    as one JSON array (UTF-8 bytes; None when the side is a baseline file, which records no
+    answers: :func:`trials_of` decodes them); ``shown`` to the JSON array ``[input, expected]``
+    of the case as the page shows them (the input as text, None when not recorded);
+    ``judged`` to each judge scorer's (mean score, trials below threshold, trials judged).
     """
 
     role: str  # "baseline" | "candidate"
@@ -37,8 +43,9 @@ class ReportSide:
     path: Path | None
     manifest: dict[str, Any]
     summaries: dict[CaseKey, CaseSummary]
-    trials: dict[CaseKey, list[dict[str, Any]]] | None = None
-    io: dict[CaseKey, tuple[Any, Any]] = dataclasses.field(default_factory=dict)
+    trials: dict[CaseKey, bytes] | None = None
+    shown: dict[CaseKey, bytes] = dataclasses.field(default_factory=dict)
+    judged: dict[str, tuple[float, int, int]] = dataclasses.field(default_factory=dict)
     baseline: Baseline | None = None
     # some rows held what only the json module reads (NaN, huge ints, lone surrogates):
     # their payloads are written with it too
@@ -57,33 +64,69 @@ class ReportSide:
         return dict(self.manifest.get("variant") or {})
 
 
-def _fold(rows: Iterator[dict[str, Any]], trials: dict[CaseKey, dict[int, dict[str, Any]]],
-          io: dict[CaseKey, tuple[Any, Any]]) -> Iterator[dict[str, Any]]:
-    """Pass rows through to summarize_rows, keeping the report's compact view of each."""
-    from passline.report._payload import trial_payload
+# one trial as the fold keeps it: its payload as a one-element JSON array, and its judge
+# scores (name, value, passed)
+_Trial = tuple[bytes, tuple[tuple[str, Any, bool], ...]]
 
+
+def _fold(rows: Iterator[dict[str, Any]], trials: dict[CaseKey, dict[int, _Trial]],
+          shown: dict[CaseKey, bytes], lenient: list[bool]) -> Iterator[dict[str, Any]]:
+    """Pass rows through to summarize_rows, keeping the report's compact view of each.
+    ``lenient`` grows by one (the reader's ``on_lenient``) just before a row only the json
+    module reads comes through: that row's payload is written with it too."""
+    from passline.report._payload import encode, judge_scores, shown_values, trial_payload
+
+    flagged = 0
     for row in rows:
+        fast = len(lenient) == flagged
+        flagged = len(lenient)
         key = (str(row["eval"]), str(row["case_id"]))
         payload = trial_payload(row)
-        trials.setdefault(key, {})[payload["n"]] = payload  # a repeated trial: keep the last
-        if key not in io:
-            io[key] = (row.get("input", NOT_RECORDED), row.get("expected"))
+        # a repeated trial: keep the last
+        trials.setdefault(key, {})[payload["n"]] = (b"[" + encode(payload, fast=fast) + b"]",
+                                                    judge_scores(payload))
+        if key not in shown:
+            shown[key] = encode(shown_values(row.get("input", NOT_RECORDED),
+                                             row.get("expected")), fast=fast, exact=True)
         yield row
 
 
-def _ordered(by_trial: dict[CaseKey, dict[int, dict[str, Any]]]
-             ) -> dict[CaseKey, list[dict[str, Any]]]:
-    return {k: list(v.values()) if len(v) == 1 else [v[n] for n in sorted(v)]
-            for k, v in by_trial.items()}
+def _ordered(by_trial: dict[CaseKey, dict[int, _Trial]]
+             ) -> tuple[dict[CaseKey, bytes], dict[str, tuple[float, int, int]]]:
+    """Each case's trials as one JSON array in trial order, and each judge scorer's (mean,
+    trials below threshold, trials judged) over the cases and trials in that order."""
+    out: dict[CaseKey, bytes] = {}
+    judged: dict[str, tuple[list[float], list[int]]] = {}
+    for key, per_trial in by_trial.items():
+        ordered = (list(per_trial.values()) if len(per_trial) == 1
+                   else [per_trial[n] for n in sorted(per_trial)])
+        out[key] = (ordered[0][0] if len(ordered) == 1
+                    else b"[" + b",".join(t[0][1:-1] for t in ordered) + b"]")
+        for _, scores in ordered:
+            for name, value, passed in scores:
+                if finite(value):
+                    values, below = judged.setdefault(name, ([], [0]))
+                    values.append(float(value))
+                    below[0] += not passed
+    return out, {name: (sum(values) / len(values), below[0], len(values))
+                 for name, (values, below) in judged.items()}
 
 
-def input_of(io: tuple[Any, Any] | None) -> Any:
-    """The recorded input, or :data:`NOT_RECORDED`."""
-    return NOT_RECORDED if io is None else io[0]
+def trials_of(side: ReportSide, key: CaseKey) -> list[dict[str, Any]] | None:
+    """The case's trial payloads on one side, decoded (None when the side kept none)."""
+    if side.trials is None:
+        return None
+    from passline.report._payload import decode
+
+    data = side.trials.get(key)
+    return [] if data is None else decode(data)
 
 
 def load_report_side(source: Any, role: str) -> ReportSide:
-    """Load a run directory, a baseline file or a loaded :class:`Baseline`."""
+    """Load a run directory, a baseline file or a loaded :class:`Baseline` (a side
+    already loaded is returned as it is)."""
+    if isinstance(source, ReportSide):
+        return source
     if isinstance(source, Baseline):
         return ReportSide(role, "baseline", source.name, source.path, dict(source.manifest),
                           dict(source.cases), baseline=source)
@@ -93,14 +136,15 @@ def load_report_side(source: Any, role: str) -> ReportSide:
     path = Path(source)
     if path.is_dir():
         manifest = read_manifest(path)
-        by_trial: dict[CaseKey, dict[int, dict[str, Any]]] = {}
-        io: dict[CaseKey, tuple[Any, Any]] = {}
+        by_trial: dict[CaseKey, dict[int, _Trial]] = {}
+        shown: dict[CaseKey, bytes] = {}
         lenient: list[bool] = []
         rows = iter_results(path, on_lenient=lambda: lenient.append(True))
-        summaries = _summarize(_fold(rows, by_trial, io), where=str(path))
+        summaries = _summarize(_fold(rows, by_trial, shown, lenient), where=str(path))
         label = str(manifest.get("run_id") or path.name)
-        return ReportSide(role, "run", label, path, manifest, summaries, _ordered(by_trial),
-                          io, lenient=bool(lenient))
+        trials, judged = _ordered(by_trial)
+        return ReportSide(role, "run", label, path, manifest, summaries, trials, shown,
+                          judged, lenient=bool(lenient))
     if path.is_file():
         loaded = load_baseline(path)
         return ReportSide(role, "baseline", loaded.name, path, dict(loaded.manifest),

@@ -11,7 +11,7 @@ from passline.compare import Comparison, Verdict
 from passline.compare import _words as words
 from passline.report import _format as fmt
 from passline.report._judges import policy_text
-from passline.report._sides import ReportSide
+from passline.report._sides import ReportSide, trials_of
 from passline.report._view import case_reason, confirmation_text, metric_row
 
 MAX_BYTES = 60_000
@@ -51,8 +51,8 @@ def _side_line(side: ReportSide) -> str:
 
 
 def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide,
-                   cand: ReportSide, cases_by_key: Mapping[tuple[str, str], Mapping[str, Any]],
-                   html_path: str, title: str, report_url: str | None = None) -> str:
+                   cand: ReportSide, html_path: str, title: str,
+                   report_url: str | None = None) -> str:
     """The markdown text (always under 60 KB). ``report_url`` is where readers of the
     comment find the full report (an artifact or Pages URL); without it, ``html_path``."""
     status = verdict.status
@@ -96,7 +96,7 @@ def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide
                          f"{fmt.outcomes(c.baseline_outcomes)} → "
                          f"{fmt.outcomes(c.candidate_outcomes)}",
                          f"{c.baseline_score:.2f} → {c.candidate_score:.2f}",
-                         why_cell(cases_by_key.get(c.key))])
+                         why_cell(trials_of(cand, c.key))])
         lines += _table(["case", "eval", "trials", "score", "why"], rows)
         if len(regs) > len(shown):
             lines.append("")
@@ -141,7 +141,7 @@ def render_summary(*, comparison: Comparison, verdict: Verdict, base: ReportSide
     lines += judge_lines(base, cand)
     link = report_link(report_url, html_path)
     head = "\n".join(lines).rstrip("\n") + "\n"
-    details = regressed_details(regs, cases_by_key,
+    details = regressed_details(regs, cand,
                                 budget=MAX_BYTES - len(head.encode("utf-8")) - 1_000)
     return fit("\n".join([head, *details, link, "", SUMMARY_MARKER]) + "\n", link)
 
@@ -211,13 +211,14 @@ def clip_tokens(text: Any, limit: int) -> str:
     return " ".join([*head, *dropped, *tail])
 
 
-def _reason(case: Mapping[str, Any] | None) -> str:
-    return case_reason(case, limit=10_000)  # full text; clipped here at word boundaries
+def _reason(trials: Sequence[Mapping[str, Any]] | None) -> str:
+    return case_reason(trials, limit=10_000)  # full text; clipped here at word boundaries
 
 
-def why_cell(case: Mapping[str, Any] | None) -> str:
-    """The "why" cell of a regression row: escaped, one line, no word cut in half."""
-    return md(clip_tokens(_reason(case), WHY_CELL_CHARS), WHY_CELL_CHARS * 2) or "—"
+def why_cell(trials: Sequence[Mapping[str, Any]] | None) -> str:
+    """The "why" cell of a regression row (from the case's candidate trials): escaped, one
+    line, no word cut in half."""
+    return md(clip_tokens(_reason(trials), WHY_CELL_CHARS), WHY_CELL_CHARS * 2) or "—"
 
 
 def report_link(report_url: str | None, html_path: str) -> str:
@@ -263,8 +264,7 @@ def judge_lines(base: ReportSide, cand: ReportSide) -> list[str]:
     return [*out, ""]
 
 
-def regressed_details(regs: Sequence[Any], cases_by_key: Mapping[tuple[str, str],
-                      Mapping[str, Any]], *, budget: int) -> list[str]:
+def regressed_details(regs: Sequence[Any], cand: ReportSide, *, budget: int) -> list[str]:
     """Every regressed case with its reason, collapsed, within ``budget`` bytes; what does
     not fit is counted and left to the full report."""
     if not regs:
@@ -273,7 +273,7 @@ def regressed_details(regs: Sequence[Any], cases_by_key: Mapping[tuple[str, str]
     used = sum(len(x.encode("utf-8")) + 1 for x in lines) + 200
     for n, c in enumerate(regs):
         flag = " **must-pass**" if c.must_pass else ""
-        why = md(clip_tokens(_reason(cases_by_key.get(c.key)), WHY_DETAIL_CHARS),
+        why = md(clip_tokens(_reason(trials_of(cand, c.key)), WHY_DETAIL_CHARS),
                  WHY_DETAIL_CHARS * 2) or "—"
         item = (f"- {md(c.case_id, 300)}{flag} ({md(c.eval, 200)}): "
                 f"{fmt.outcomes(c.baseline_outcomes)} → {fmt.outcomes(c.candidate_outcomes)}"

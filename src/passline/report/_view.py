@@ -13,7 +13,7 @@ from passline.compare import CaseChange, Comparison, MetricResult, Verdict
 from passline.compare import _words as words
 from passline.report import _format as fmt
 from passline.report._judges import role_text, trust_text
-from passline.report._sides import CaseKey, ReportSide
+from passline.report._sides import CaseKey, ReportSide, trials_of
 
 MAX_LISTED_CHANGES = 100  # per list in the summary sections; the case view holds them all
 MAX_LISTED_FLAKY = 50
@@ -25,10 +25,10 @@ VERDICT_LABELS = {"regressed": "REGRESSED", "incomplete": "INCOMPLETE", "improve
 CHECK_MARKS = {"fail": "✗", "warn": "⚠", "pass": "✓", "skip": "–"}
 
 
-def case_reason(case: Mapping[str, Any] | None, limit: int = 160) -> str:
-    """One line on why a case fails in the candidate: its error or failing scores."""
-    side = (case or {}).get("c") or {}
-    for trial in side.get("tr") or ():
+def case_reason(trials: Sequence[Mapping[str, Any]] | None, limit: int = 160) -> str:
+    """One line on why a case fails in the candidate, from its candidate trials' payloads
+    (:func:`passline.report._sides.trials_of`): its error or failing scores."""
+    for trial in trials or ():
         if trial["st"] == "pass":
             continue
         if trial.get("e"):
@@ -145,13 +145,13 @@ def confirmation_text(comparison: Comparison) -> str:
     return text + (f" {info.note}." if info.note else "")
 
 
-def _change_view(c: CaseChange, index: int, case: Mapping[str, Any] | None) -> dict[str, Any]:
+def _change_view(c: CaseChange, index: int, cand: ReportSide) -> dict[str, Any]:
     return {
         "index": index, "case_id": c.case_id, "eval": c.eval, "must_pass": c.must_pass,
         "outcomes_b": fmt.outcomes(c.baseline_outcomes),
         "outcomes_c": fmt.outcomes(c.candidate_outcomes),
         "score_b": f"{c.baseline_score:.2f}", "score_c": f"{c.candidate_score:.2f}",
-        "reason": case_reason(case) if c.kind == "regression" else "",
+        "reason": case_reason(trials_of(cand, c.key)) if c.kind == "regression" else "",
     }
 
 
@@ -192,7 +192,6 @@ def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base:
                   captured_changes: Sequence[Any] = ()) -> dict[str, Any]:
     """Everything index.html.j2 shows, as display strings."""
     index_of: dict[CaseKey, int] = {(c["e"], c["id"]): int(c["i"]) for c in cases}
-    by_key = {(c["e"], c["id"]): c for c in cases}
     regs, imps = comparison.regressions, comparison.improvements
     pr = comparison.metric("pass_rate")
     headline = (f"{len(regs):,} regressed, {len(imps):,} improved of {comparison.n_pairs:,} "
@@ -236,10 +235,10 @@ def build_context(*, title: str, comparison: Comparison, verdict: Verdict, base:
         "confirmation": confirmation_text(comparison),
         "sampling_unit": comparison.sampling_unit,
         "slices": slice_rows, "slices_total": len(comparison.slices),
-        "regressions": [_change_view(c, index_of[c.key], by_key.get(c.key))
+        "regressions": [_change_view(c, index_of[c.key], cand)
                         for c in regs[:MAX_LISTED_CHANGES]],
         "regressions_total": len(regs),
-        "improvements": [_change_view(c, index_of[c.key], by_key.get(c.key))
+        "improvements": [_change_view(c, index_of[c.key], cand)
                          for c in imps[:MAX_LISTED_CHANGES]],
         "improvements_total": len(imps),
         "flaky": flaky, "flaky_total": len(comparison.flaky),

@@ -17,6 +17,7 @@ from passline.errors import ExitCode, PasslineError
 
 if TYPE_CHECKING:
     from passline.compare import Comparison, GatePolicy, Verdict
+    from passline.report._sides import ReportSide
     from passline.runner._session import EvalSession
 
 Say = Callable[[str], None]
@@ -67,14 +68,18 @@ def gate_session(session: EvalSession, *, baseline: str | None, allow_partial: b
     worst = 0
     for base_label, base_src, cand_name, cand_dir in pairs:
         try:
-            comparison, verdict = _compare_pair(session, policy, base_src, cand_name, cand_dir,
-                                                say)
-            out = Path(cand_dir) / f"vs-{_slug(base_label)}"
             from passline.report import build_report
+            from passline.report._helper import load_sides
 
-            paths = build_report(base_src, cand_dir, out, comparison=comparison,
+            # each run read once, for the comparison and the report
+            base, cand = load_sides(base_src, cand_dir)
+            comparison, verdict = _compare_pair(session, policy, base_src, cand_name, say,
+                                                (base, cand))
+            out = Path(cand_dir) / f"vs-{_slug(base_label)}"
+            paths = build_report(base, cand, out, comparison=comparison,
                                  verdict=verdict, history_root=session.run_root,
                                  title=f"{cand_name} vs {base_label}")
+            del base, cand
         except PasslineError as exc:
             lines.append(f"passline gate: NOT RUN ({cand_name} vs {base_label}) -- {exc}")
             worst = max(worst, int(exc.exit_code))
@@ -88,14 +93,17 @@ def gate_session(session: EvalSession, *, baseline: str | None, allow_partial: b
 
 
 def _compare_pair(session: EvalSession, policy: GatePolicy, base_src: str, cand_name: str,
-                  cand_dir: str, say: Say | None) -> tuple[Comparison, Verdict]:
-    from passline.compare import compare, confirm, first_look_alpha, gate
+                  say: Say | None, sides: tuple[ReportSide, ReportSide]
+                  ) -> tuple[Comparison, Verdict]:
+    """Compare the two runs (``sides``, as read for the report), confirm and gate."""
+    from passline.compare import confirm, first_look_alpha, gate
+    from passline.report._build import compare_sides
 
     rerun, note = session_rerun(session, base_src, cand_name, policy)
     staged = rerun is not None and rerun.baseline_available and policy.confirm_metrics
-    comparison = compare(base_src, cand_dir, alpha=policy.alpha,
-                         must_pass_tag=policy.must_pass_tag, sampling_unit=policy.sampling_unit,
-                         first_look_alpha=first_look_alpha(policy.alpha) if staged else None)
+    comparison = compare_sides(*sides, policy,
+                               first_look_alpha=first_look_alpha(policy.alpha) if staged
+                               else None)
     if rerun is not None:
         comparison = confirm(comparison, policy, rerun, progress=say)
         if note and comparison.confirmation is not None:
