@@ -127,6 +127,9 @@ def _gate_pair(project: Path, _: Path) -> None:
 
 def _baseline_flow(project: Path, _: Path) -> None:
     base, cand = _run_pair(project)
+    # _ci_gate saves a "main" on this module's project too, and runs first whenever xdist
+    # (worksteal) hands this worker its command without the one that sorts before it
+    shutil.rmtree(project / "reports" / "baselines", ignore_errors=True)
     _sh(project, f"passline baseline save main {base}")
     _sh(project, f"passline gate main {cand}", expect=0)
     _sh(project, f"passline baseline promote main {cand}")
@@ -163,7 +166,7 @@ def _sim_serve(project: Path, _: Path) -> None:
         assert proc.stdout.readline().startswith("http://127.0.0.1:")
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+    assert proc.wait(timeout=30) == 0  # "Stop with Ctrl-C or SIGTERM": a clean stop
 
 
 def _golden_versions(_: Path, repo: Path) -> None:
