@@ -96,8 +96,10 @@ def make_generated_version(proj: Path) -> None:
 
 
 def child_env(proj: Path) -> dict[str, str]:
+    # pytest's own state (PYTEST_XDIST_WORKER, PYTEST_CURRENT_TEST...) stays out when the test
+    # suite calls us; PYTEST_ADDOPTS, the user's (or the suite's) options, is passed on
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_", "PASSLINE_"))}
+           if not k.startswith(("PYTEST_", "PASSLINE_")) or k == "PYTEST_ADDOPTS"}
     env["PYTHONPATH"] = os.pathsep.join([str(proj / "src"), str(proj)])
     return env
 

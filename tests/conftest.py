@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 # pytester's in-process runs restore sys.modules afterwards: a library first imported inside
@@ -27,3 +29,33 @@ def _isolated_passline_home(tmp_path_factory: pytest.TempPathFactory,
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PASSLINE_BASE_URL", "PASSLINE_MODEL"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+# pytest processes the tests start (eval sessions in subprocesses, pytester's subprocess runs,
+# the bench's runs) skip two entry-point plugins that installed test dependencies bring and
+# that no test is about: hypothesis' and langsmith's (langchain-core's) cost about 2.5 s of
+# CPU per pytest start, more than a small eval session itself. passline's own plugin, xdist
+# and everything else load as before; this process keeps both.
+CHILD_PYTEST_ADDOPTS = "-p no:hypothesispytest -p no:langsmith_plugin"
+
+
+def _child_addopts() -> str:
+    return f"{os.environ.get('PYTEST_ADDOPTS', '')} {CHILD_PYTEST_ADDOPTS}".strip()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lean_child_pytest() -> Iterator[None]:
+    old = os.environ.get("PYTEST_ADDOPTS")
+    os.environ["PYTEST_ADDOPTS"] = _child_addopts()
+    yield
+    if old is None:
+        os.environ.pop("PYTEST_ADDOPTS", None)
+    else:
+        os.environ["PYTEST_ADDOPTS"] = old
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester clears PYTEST_ADDOPTS; its subprocess runs get the line above back."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", CHILD_PYTEST_ADDOPTS)
+    return pytester

@@ -62,7 +62,10 @@ def pytest_cmd(run_dir: str, *extra: str) -> list[str]:
 
 
 def env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    """This process's environment less pytest's own state (an xdist worker's variables would
+    make the child one); PYTEST_ADDOPTS (tests/conftest.py) is kept."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("PYTEST_") or k == "PYTEST_ADDOPTS"}
 
 
 def baseline_run(root: Path) -> Path:

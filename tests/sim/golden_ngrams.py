@@ -22,6 +22,7 @@ N = 4
 #: Ids of records a golden case names ("ORD-10042", "POL-SLA-001"): as telling as its own id.
 RECORD_ID_RE = re.compile(r"\b[A-Z]{2,5}(?:-[A-Z]{2,5})?-\d{2,}\b")
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_RUN_RE = re.compile(r"[\w-]+")
 
 
 def common_words() -> frozenset[str]:
@@ -105,20 +106,25 @@ class GoldenIndex:
                     self.ids.setdefault(ident.lower(), where)
             for gram in ngrams(case.text, self.common):
                 self.grams.setdefault(gram, where)
+        # an id stands alone when nothing word-like or a hyphen touches it: for an id made of
+        # such characters only (all of them so far) that is a whole run of them, looked up in
+        # the dict; any other id goes through the (slow, many-alternative) pattern
+        odd = sorted((i for i in self.ids if not _RUN_RE.fullmatch(i)), key=len, reverse=True)
         self._id_re = re.compile(
-            "|".join(rf"(?<![\w-]){re.escape(i)}(?![\w-])" for i in sorted(self.ids, key=len,
-                                                                             reverse=True))
-        ) if self.ids else None
+            "|".join(rf"(?<![\w-]){re.escape(i)}(?![\w-])" for i in odd)) if odd else None
 
     def find(self, text: str, file: str = "<text>") -> list[Finding]:
         """Golden record ids and golden 4-grams in ``text`` (one finding per line and item)."""
         found: list[Finding] = []
         lines = text.splitlines()
         for line_no, line in enumerate(lines, 1):
+            low = line.lower()
+            hits = [m for m in _RUN_RE.finditer(low) if m.group(0) in self.ids]
             if self._id_re is not None:
-                for m in self._id_re.finditer(line.lower()):
-                    found.append(Finding(file, line_no, "record id", m.group(0),
-                                         self.ids[m.group(0)]))
+                hits = sorted([*hits, *self._id_re.finditer(low)], key=lambda m: m.start())
+            for m in hits:
+                found.append(Finding(file, line_no, "record id", m.group(0),
+                                     self.ids[m.group(0)]))
         # sequences may run across line breaks (a docstring sentence wraps): scan the whole
         # text, then report the line each sequence starts on
         starts: list[int] = []

@@ -4,6 +4,7 @@ docstrings or data. Every dataset under golden/ counts, present and future."""
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SIM = ROOT / "src" / "passline" / "sim"
 
 
-def _index() -> GoldenIndex:
+@functools.cache
+def _index() -> GoldenIndex:  # read-only once built: one per process, not three
     return GoldenIndex(golden_cases(ROOT / "golden"))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -62,6 +61,7 @@ def find_root(start: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from passline.cli._output import console as make_console
+    from passline.cli._signals import run_child
 
     console = make_console()
     root = find_root(Path.cwd())
@@ -89,10 +89,10 @@ def run(args: argparse.Namespace) -> int:
     _calibrate_judge(console, root)
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("PASSLINE_RUN_DIR", None)
-    proc = subprocess.run(cmd, cwd=root, env=env, check=False)
-    if proc.returncode not in (0, 1):  # 1 = some cases failed, which evals expect
+    code = run_child(cmd, cwd=root, env=env)  # a SIGTERM stops the session, records kept
+    if code not in (0, 1):  # 1 = some cases failed, which evals expect
         raise InfrastructureError(f"the eval session failed with pytest exit code "
-                                  f"{proc.returncode}; see the output above")
+                                  f"{code}; see the output above")
     runs = _session_runs(run_root)
     console.rule("verdicts")
     verdicts = {cand: _compare_and_report(console, out, runs[base], runs[cand], run_root, base,

@@ -148,9 +148,9 @@ def merge_cmd(args: argparse.Namespace) -> int:
 def resume_cmd(args: argparse.Namespace) -> int:
     """Run the recorded pytest command again with ``--passline-resume``; its exit code."""
     import os
-    import subprocess
     import sys
 
+    from passline.cli._signals import run_child
     from passline.records import read_manifest
     from passline.runner._resume import find_run
 
@@ -163,4 +163,4 @@ def resume_cmd(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "pytest", *recorded, *extra,
                f"--passline-resume={run_dir}"]
     print("passline: " + " ".join(command[1:]) + f"   (in {cwd})", file=sys.stderr)
-    return subprocess.run(command, cwd=cwd, check=False).returncode
+    return run_child(command, cwd=cwd)  # a SIGTERM stops the resumed session cleanly

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from passline.cli._output import examples
 
@@ -17,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve = ssub.add_parser(
         "serve", help="serve sim-1 and sim-2 on 127.0.0.1; prints the base URL first",
         description="Serve the simulator. The first line on stdout is the base URL to give an "
-        "OpenAI client (e.g. http://127.0.0.1:PORT/v1). Stop with Ctrl-C or SIGTERM.",
+        "OpenAI client (e.g. http://127.0.0.1:PORT/v1). Stop with Ctrl-C or SIGTERM (exit 0); "
+        "a second one stops it at once.",
         **examples("passline sim serve --port 8089",
                    "passline sim serve --latency-ms 200 --faults '429#2,503=0.1'"))
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
@@ -32,24 +31,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def serve_forever(args: argparse.Namespace) -> int:
+    from passline.cli._signals import StopSignals
     from passline.sim.app import SimConfig
     from passline.sim.faults import FaultSpec
     from passline.sim.server import SimServer
 
     FaultSpec.parse(args.faults, where="--faults")  # fail before binding a port
-    server = SimServer(SimConfig(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms,
-                                 faults=args.faults, retry_after_s=args.retry_after),
-                       host=args.host, port=args.port).start()
-    print(server.base_url, flush=True)
-    print(f"passline simulator: models sim-1, sim-2; faults={args.faults or 'none'}; "
-          "Ctrl-C to stop", file=sys.stderr, flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5) and server.running:
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    # the handlers go in before the URL is printed: whoever read the URL may send SIGTERM at
+    # once, and it must stop the server (exit 0), not kill it half-way or go unheard
+    with StopSignals() as stop:
+        server = SimServer(SimConfig(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms,
+                                     faults=args.faults, retry_after_s=args.retry_after),
+                           host=args.host, port=args.port)
+        try:
+            server.start()
+            if not stop.stopping:
+                print(server.base_url, flush=True)
+                print(f"passline simulator: models sim-1, sim-2; faults={args.faults or 'none'}"
+                      "; Ctrl-C to stop", file=sys.stderr, flush=True)
+                stop.wait(lambda: server.running)
+        finally:
+            server.stop()  # bounded; a second SIGTERM/Ctrl-C meanwhile exits at once
     return 0

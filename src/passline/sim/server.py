@@ -75,14 +75,27 @@ class SimServer:
         log.debug("simulator listening on %s", self.base_url)
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving; returns within about ``timeout_s`` + 1 s whatever the clients do.
+
+        In-flight requests get uvicorn's graceful second; if the server is still up after
+        ``timeout_s``, it is told to drop its connections, and after one more second its
+        (daemon) thread is left behind so that the caller can exit.
+        """
         with _running_lock:
             _running.discard(self.base_url)
         if self._server is not None:
             self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        thread.join(timeout=timeout_s)
+        if thread.is_alive() and self._server is not None:
+            self._server.force_exit = True
+            thread.join(timeout=1.0)
+        if thread.is_alive():
+            log.warning("the simulator on %s did not stop within %.0fs; leaving its thread",
+                        self.base_url, timeout_s + 1)
 
     def stats(self) -> dict[str, Any]:
         """Counters from ``GET /sim/stats`` (requests, max_in_flight, faults, tokens...)."""
