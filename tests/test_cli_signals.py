@@ -71,7 +71,9 @@ WRAPPER = textwrap.dedent("""
     print("child ready", os.getpid(), flush=True)
     time.sleep(60)
     '''
-    sys.exit(run_child([sys.executable, "-c", child, *sys.argv[1:]]))
+    code, stopped_by = run_child([sys.executable, "-c", child, *sys.argv[1:]])
+    print("stopped by", stopped_by, flush=True)
+    sys.exit(code)
 """)
 
 
@@ -81,7 +83,7 @@ def test_run_child_passes_sigterm_on_and_returns_the_childs_code() -> None:
     assert proc.stdout.readline().startswith("child ready")
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)
-    assert (proc.returncode, out) == (7, "child: SIGTERM\n"), err
+    assert (proc.returncode, out) == (7, f"child: SIGTERM\nstopped by {int(signal.SIGTERM)}\n"), err
 
 
 def test_run_child_second_sigterm_kills_the_child_and_exits() -> None:

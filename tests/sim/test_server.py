@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import openai
@@ -222,12 +223,16 @@ def test_cli_serve_handles_a_sigterm_sent_before_its_url_is_out() -> None:
             time.sleep(0.02)
         assert proc.poll() is None, proc.communicate()[1]
         proc.send_signal(signal.SIGTERM)
-        with os.fdopen(read_fd, "rb") as out:
-            written = out.read()[filled:].decode()  # lets the URL out, then EOF at exit
+        hang = threading.Timer(30, proc.kill)  # a hung server ends as -9, not a hung test
+        hang.start()
+        try:
+            with os.fdopen(read_fd, "rb") as out:
+                written = out.read()[filled:].decode()  # lets the URL out; EOF at exit
+        finally:
+            hang.cancel()
         assert proc.wait(timeout=20) == 0
         # stopped during start-up: no URL (nothing to connect to); else the URL, once
         assert written in ("", f"http://127.0.0.1:{port}/v1\n")
     finally:
         proc.kill()
         proc.communicate()
-

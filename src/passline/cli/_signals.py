@@ -95,9 +95,10 @@ class StopSignals:
                     return
 
 
-def run_child(command: Sequence[str], **popen: Any) -> int:
-    """Run ``command`` (a pytest session) to its end and return its exit code, for commands
-    that are a wrapper around one (``passline demo``, ``passline runs resume``).
+def run_child(command: Sequence[str], **popen: Any) -> tuple[int, int | None]:
+    """Run ``command`` (a pytest session) to its end; (its exit code, the signal that stopped
+    passline meanwhile or None). For commands that wrap one (``passline demo``, ``runs
+    resume``).
 
     A SIGTERM to passline is passed on to the child once, and passline waits for it: the
     session then ends as "stopped by SIGTERM" with its records finalised, instead of running
@@ -118,7 +119,7 @@ def run_child(command: Sequence[str], **popen: Any) -> int:
                 if stop.received[0] == signal.SIGTERM:
                     with contextlib.suppress(ProcessLookupError):
                         proc.send_signal(signal.SIGTERM)
-        return proc.returncode
+        return proc.returncode, (stop.received[0] if stop.received else None)
 
 
 def _kill(proc: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -89,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
     _calibrate_judge(console, root)
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("PASSLINE_RUN_DIR", None)
-    code = run_child(cmd, cwd=root, env=env)  # a SIGTERM stops the session, records kept
+    code, stopped_by = run_child(cmd, cwd=root, env=env)  # SIGTERM: the session stops cleanly
+    if stopped_by is not None:  # the session said so above and finalised its records
+        print(f"passline: demo stopped by {signal.Signals(stopped_by).name}", file=sys.stderr)
+        return 128 + stopped_by
     if code not in (0, 1):  # 1 = some cases failed, which evals expect
         raise InfrastructureError(f"the eval session failed with pytest exit code "
                                   f"{code}; see the output above")

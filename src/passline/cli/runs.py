@@ -163,4 +163,4 @@ def resume_cmd(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "pytest", *recorded, *extra,
                f"--passline-resume={run_dir}"]
     print("passline: " + " ".join(command[1:]) + f"   (in {cwd})", file=sys.stderr)
-    return run_child(command, cwd=cwd)  # a SIGTERM stops the resumed session cleanly
+    return run_child(command, cwd=cwd)[0]  # its code; a SIGTERM stops it cleanly
