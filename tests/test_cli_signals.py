@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -96,7 +97,16 @@ def test_run_child_second_sigterm_kills_the_child_and_exits() -> None:
     # communicate() returns at EOF: the child, which shares the pipe, is gone too
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 128 + signal.SIGTERM, err
-    assert not _alive(child_pid)
+    assert not _alive_after(child_pid, 10.0)
+
+
+def _alive_after(pid: int, seconds: float) -> bool:
+    """Whether ``pid`` still runs ``seconds`` from now: a killed process has closed its files
+    (the EOF above) a moment before the kernel marks it dead."""
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _alive(pid)
 
 
 def _alive(pid: int) -> bool:
