@@ -94,11 +94,20 @@ def compare(
     data = _PairedData(pairs, clustered=clustered)
     cached = base.info.cache_hits > 0 or cand.info.cache_hits > 0
     with _pool(data.n) as pool:
-        slices = _slices(data, pool, slice_prefixes, alpha=alpha, n_boot=n_boot, seed=seed,
-                         correction=correction)
-        metrics = _metrics(data, pool, alpha=alpha, n_boot=n_boot, seed=seed, cached=cached,
-                           simulated=base.info.simulated or cand.info.simulated,
-                           first_look_alpha=first_look_alpha)
+        # every resampling test is queued first (the metrics' bootstrap, the longest, at the
+        # head, so no thread is left waiting for it at the end), and the case lists are
+        # built here while the threads resample
+        metrics_done = _metrics(data, pool, alpha=alpha, n_boot=n_boot, seed=seed,
+                                cached=cached,
+                                simulated=base.info.simulated or cand.info.simulated,
+                                first_look_alpha=first_look_alpha)
+        slices_done = _slices(data, pool, slice_prefixes, alpha=alpha, n_boot=n_boot,
+                              seed=seed, correction=correction)
+        changes = _changes(pairs, must_pass_tag)
+        flaky = _flaky(base, "baseline") + _flaky(cand, "candidate")
+        must_pass = _must_pass(pairs, must_pass_tag)
+        discordant = _discordant(data)
+        metrics, slices = metrics_done(), slices_done()
     only_b = tuple(sorted(base.cases.keys() - cand.cases.keys()))
     return Comparison(
         baseline=base.info,
@@ -112,17 +121,17 @@ def compare(
         n_clusters=data.n_units,
         datasets=tuple(sorted({c.dataset_label for _, c in pairs})),
         metrics=metrics,
-        changes=_changes(pairs, must_pass_tag),
-        flaky=_flaky(base, "baseline") + _flaky(cand, "candidate"),
+        changes=changes,
+        flaky=flaky,
         slices=slices,
         only_in_baseline=only_b,
         only_in_candidate=tuple(sorted(cand.cases.keys() - base.cases.keys())),
         warnings=_dataset_warnings(base, cand),
         sampling_unit=data.unit_kind,
         must_pass_tag=must_pass_tag,
-        must_pass=_must_pass(pairs, must_pass_tag),
+        must_pass=must_pass,
         must_pass_missing=tuple(k for k in only_b if must_pass_tag in base.cases[k].tags),
-        discordant=_discordant(data),
+        discordant=discordant,
     )
 
 
@@ -249,7 +258,10 @@ def quality_pvalues(d_pass: np.ndarray, d_score: np.ndarray, index: np.ndarray, 
 
 def _metrics(data: _PairedData, pool: Executor, *, alpha: float, n_boot: int, seed: int,
              cached: bool = False, simulated: bool = False,
-             first_look_alpha: float | None = None) -> tuple[MetricResult, ...]:
+             first_look_alpha: float | None = None
+             ) -> Callable[[], tuple[MetricResult, ...]]:
+    """Queue the metrics' resampling tests on ``pool``; the returned function waits for
+    them and gives the metrics."""
     import numpy as np
 
     n, index, n_units = data.n, data.index, data.n_units
@@ -282,26 +294,6 @@ def _metrics(data: _PairedData, pool: Executor, *, alpha: float, n_boot: int, se
     # (numpy releases the GIL) and give the same numbers as one after the other
     boot = pool.submit(st.bootstrap, statistic, n, index, n_units, n_boot=n_boot,
                        rng=st.make_rng(seed, _STREAM_BOOT))
-    out: list[MetricResult] = []
-
-    def mean_metric(name: str, col: int, b: np.ndarray, c: np.ndarray, d: np.ndarray,
-                    one_sided: tuple[float, float], p_raw: float, test: str) -> MetricResult:
-        var_cluster, var_iid = st.mean_variances(d, index, n_units)
-        se = math.sqrt(var_cluster) if math.isfinite(var_cluster) else math.nan
-        deff = (var_cluster / var_iid) if var_iid > 0 and math.isfinite(var_cluster) else None
-        lo, hi = st.percentile_ci(reps[:, col], alpha)
-        delta = float(d.mean())
-        # two-sided p of the joint test: twice the smaller one-sided p (capped at 1)
-        p = min(1.0, 2.0 * min(one_sided))
-        significant = p < level and delta != 0
-        return MetricResult(
-            name=name, baseline=float(b.mean()), candidate=float(c.mean()), delta=delta,
-            delta_kind="absolute", ci_low=lo, ci_high=hi, p_value=p, test=test, n_pairs=n,
-            significant=significant, direction=_direction(delta, significant, True),
-            higher_is_better=True, mde=st.mde(se, level, POWER), design_effect=deff,
-            level=level, p_raw=p_raw, n_units=n_units, p_drop=one_sided[0],
-        )
-
     binary = bool(np.all((data.pass_b == 0) | (data.pass_b == 1))
                   and np.all((data.pass_c == 0) | (data.pass_c == 1)))
     pass_test = pool.submit(_paired_test, d_pass, index, n_units,
@@ -318,31 +310,58 @@ def _metrics(data: _PairedData, pool: Executor, *, alpha: float, n_boot: int, se
                  - np.log(np.maximum(data.lat_b, _LATENCY_FLOOR_S)))
     lat_test = pool.submit(_paired_test, d_log_lat, index, n_units, False, None, None,
                            n_perm=n_boot, rng=st.make_rng(seed, _STREAM_LATENCY))
-    reps = boot.result()
-    p_pass_raw, test = pass_test.result()
-    p_score_raw, _ = score_test.result()
-    joint_pass, joint_score = quality.result()
-    test = "sign-flip" if n_units == n else "cluster-sign-flip"
-    out.append(mean_metric("pass_rate", 0, data.pass_b, data.pass_c, d_pass, joint_pass,
-                           p_pass_raw, test))
-    out.append(mean_metric("score", 1, data.score_b, data.score_c, d_score, joint_score,
-                           p_score_raw, test))
 
-    # cost per case: relative change of the mean; tested on the paired per-case differences
-    base_cost, cand_cost = float(data.cost_b.mean()), float(data.cost_c.mean())
-    p_cost, test_cost = cost_test.result()
-    out.append(_relative_metric("cost", base_cost, cand_cost, reps[:, 2], alpha, n,
-                                p_cost, test_cost, d_cost, index, n_units))
-    # p95 latency: the bootstrap interval alone calls noise significant (a degenerate
-    # interval of the one or two tail cases), so a paired sign-flip test on per-case log
-    # latency must agree; latency is not comparable when either side was served from cache
-    base_lat, cand_lat = st.quantile(data.lat_b, q), st.quantile(data.lat_c, q)
-    p_lat, test_lat = lat_test.result()
-    out.append(_relative_metric("latency_p95", base_lat, cand_lat, reps[:, 3], alpha, n,
-                                p_lat, test_lat, d_log_lat, index, n_units,
-                                not_comparable="cached" if cached else
-                                "simulated" if simulated else ""))
-    return tuple(out)
+    def finish() -> tuple[MetricResult, ...]:
+        reps = boot.result()
+
+        def mean_metric(name: str, col: int, b: np.ndarray, c: np.ndarray, d: np.ndarray,
+                        one_sided: tuple[float, float], p_raw: float, test: str
+                        ) -> MetricResult:
+            var_cluster, var_iid = st.mean_variances(d, index, n_units)
+            se = math.sqrt(var_cluster) if math.isfinite(var_cluster) else math.nan
+            deff = ((var_cluster / var_iid) if var_iid > 0 and math.isfinite(var_cluster)
+                    else None)
+            lo, hi = st.percentile_ci(reps[:, col], alpha)
+            delta = float(d.mean())
+            # two-sided p of the joint test: twice the smaller one-sided p (capped at 1)
+            p = min(1.0, 2.0 * min(one_sided))
+            significant = p < level and delta != 0
+            return MetricResult(
+                name=name, baseline=float(b.mean()), candidate=float(c.mean()), delta=delta,
+                delta_kind="absolute", ci_low=lo, ci_high=hi, p_value=p, test=test,
+                n_pairs=n, significant=significant,
+                direction=_direction(delta, significant, True), higher_is_better=True,
+                mde=st.mde(se, level, POWER), design_effect=deff, level=level, p_raw=p_raw,
+                n_units=n_units, p_drop=one_sided[0],
+            )
+
+        p_pass_raw, _ = pass_test.result()
+        p_score_raw, _ = score_test.result()
+        joint_pass, joint_score = quality.result()
+        test = "sign-flip" if n_units == n else "cluster-sign-flip"
+        out = [mean_metric("pass_rate", 0, data.pass_b, data.pass_c, d_pass, joint_pass,
+                           p_pass_raw, test),
+               mean_metric("score", 1, data.score_b, data.score_c, d_score, joint_score,
+                           p_score_raw, test)]
+        # cost per case: relative change of the mean; tested on the paired per-case
+        # differences
+        base_cost, cand_cost = float(data.cost_b.mean()), float(data.cost_c.mean())
+        p_cost, test_cost = cost_test.result()
+        out.append(_relative_metric("cost", base_cost, cand_cost, reps[:, 2], alpha, n,
+                                    p_cost, test_cost, d_cost, index, n_units))
+        # p95 latency: the bootstrap interval alone calls noise significant (a degenerate
+        # interval of the one or two tail cases), so a paired sign-flip test on per-case
+        # log latency must agree; latency is not comparable when either side was served
+        # from cache
+        base_lat, cand_lat = st.quantile(data.lat_b, q), st.quantile(data.lat_c, q)
+        p_lat, test_lat = lat_test.result()
+        out.append(_relative_metric("latency_p95", base_lat, cand_lat, reps[:, 3], alpha, n,
+                                    p_lat, test_lat, d_log_lat, index, n_units,
+                                    not_comparable="cached" if cached else
+                                    "simulated" if simulated else ""))
+        return tuple(out)
+
+    return finish
 
 
 def _relative_metric(name: str, base: float, cand: float, reps: np.ndarray, alpha: float,
@@ -453,7 +472,10 @@ def _slice_matches(tag: str, prefixes: Sequence[str] | None) -> bool:
 
 
 def _slices(data: _PairedData, pool: Executor, prefixes: Sequence[str] | None, *, alpha: float,
-            n_boot: int, seed: int, correction: str) -> tuple[SliceResult, ...]:
+            n_boot: int, seed: int, correction: str
+            ) -> Callable[[], tuple[SliceResult, ...]]:
+    """Queue each slice's test and bootstrap on ``pool``; the returned function waits for
+    them and gives the slices."""
     import numpy as np
 
     members: dict[str, list[int]] = {}
@@ -489,22 +511,26 @@ def _slices(data: _PairedData, pool: Executor, prefixes: Sequence[str] | None, *
                            idx.size, index, n_units, n_boot=n_boot,
                            rng=st.make_rng(seed, _STREAM_SLICES + 2 * k + 1))
         pending.append((tag, idx.size, pb, pc, d, tested, boot))
-    raw: list[tuple[str, int, float, float, float, float, float, float, str]] = []
-    for tag, size, pb, pc, d, tested, boot in pending:
-        p, test_name = tested.result()
-        lo, hi = st.percentile_ci(boot.result()[:, 0], alpha)
-        raw.append((tag, size, float(pb.mean()), float(pc.mean()), float(d.mean()), lo, hi,
-                    p, test_name))
-    adjusted = st.adjust([r[7] for r in raw], correction)
-    out = []
-    for (tag, n, b, c, delta, lo, hi, p, test), p_adj in zip(raw, adjusted, strict=True):
-        significant = p_adj < alpha
-        out.append(SliceResult(
-            slice=tag, n_pairs=n, baseline=b, candidate=c, delta=delta, ci_low=lo, ci_high=hi,
-            p_value=p, p_adjusted=p_adj, test=test, significant=significant,
-            direction=_direction(delta, significant, True),
-        ))
-    return tuple(out)
+
+    def finish() -> tuple[SliceResult, ...]:
+        raw: list[tuple[str, int, float, float, float, float, float, float, str]] = []
+        for tag, size, pb, pc, d, tested, boot in pending:
+            p, test_name = tested.result()
+            lo, hi = st.percentile_ci(boot.result()[:, 0], alpha)
+            raw.append((tag, size, float(pb.mean()), float(pc.mean()), float(d.mean()), lo,
+                        hi, p, test_name))
+        adjusted = st.adjust([r[7] for r in raw], correction)
+        out = []
+        for (tag, n, b, c, delta, lo, hi, p, test), p_adj in zip(raw, adjusted, strict=True):
+            significant = p_adj < alpha
+            out.append(SliceResult(
+                slice=tag, n_pairs=n, baseline=b, candidate=c, delta=delta, ci_low=lo,
+                ci_high=hi, p_value=p, p_adjusted=p_adj, test=test, significant=significant,
+                direction=_direction(delta, significant, True),
+            ))
+        return tuple(out)
+
+    return finish
 
 
 def _dataset_warnings(base: Side, cand: Side) -> tuple[str, ...]:
