@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from passline.compare import CaseSummary, Comparison
 from passline.report._sides import NOT_RECORDED, CaseKey, ReportSide, trials_of
@@ -20,6 +20,7 @@ MAX_ANSWER_CHARS = 8000
 MAX_INPUT_CHARS = 4000
 MAX_ARGS_CHARS = 2000
 MAX_EXPLANATION_CHARS = 2000
+T = TypeVar("T")
 MAX_SPANS = 400
 MAX_TOOL_CALLS = 100
 SCORE_EPS = 1e-9
@@ -123,14 +124,18 @@ def _start_key(s: Mapping[str, Any]) -> tuple[float, str]:
     return (start if isinstance(start, int | float) else 0.0, str(s.get("span_id")))
 
 
-def _listed_order(spans: Sequence[Any]) -> list[tuple[int, Mapping[str, Any]]] | None:
-    """(depth, span) when the spans as listed already are in depth-first start order (as
-    tracers usually write them), else None. One pass instead of a sort and a walk: every
-    span's parent must be on the path of open ancestors, and siblings must come in
-    (start, span_id) order -- exactly what :func:`span_order` would produce then."""
-    out: list[tuple[int, Mapping[str, Any]]] = []
+def _listed_walk(spans: Sequence[Any], row: Callable[[int, dict[str, Any]], T],
+                 limit: int) -> list[T] | None:
+    """``row(depth, span)`` for the first ``limit`` spans when the spans as listed already
+    are in depth-first start order (as tracers usually write them), else None. One pass
+    instead of a sort and a walk: every span's parent must be on the path of open
+    ancestors, and siblings must come in (start, span_id) order -- exactly what
+    :func:`sorted_span_order` would produce then. The whole list is checked even past
+    ``limit``."""
+    out: list[T] = []
     path: list[list[Any]] = []  # [span_id, key of its last child seen]
     roots_last: tuple[float, str] | None = None
+    root_parents: list[Any] = []
     seen: set[str] = set()
     for s in spans:
         if type(s) is not dict:
@@ -155,14 +160,24 @@ def _listed_order(spans: Sequence[Any]) -> list[tuple[int, Mapping[str, Any]]] |
             if roots_last is not None and key < roots_last:
                 return None
             roots_last = key
-        out.append((len(path), s))
+            root_parents.append(parent)
+        if len(out) < limit:
+            out.append(row(len(path), s))
         path.append([sid, None])
     # a parent listed after its child (or a span claiming itself as parent) is no root:
-    # let span_order sort it out
-    for depth, s in out:
-        if depth == 0 and s.get("parent_id") in seen:
-            return None
+    # let sorted_span_order sort it out
+    if any(parent in seen for parent in root_parents):
+        return None
     return out
+
+
+def _pair(depth: int, s: Mapping[str, Any]) -> tuple[int, Mapping[str, Any]]:
+    return depth, s
+
+
+def _listed_order(spans: Sequence[Any]) -> list[tuple[int, Mapping[str, Any]]] | None:
+    """(depth, span) when the spans as listed are in depth-first start order, else None."""
+    return _listed_walk(spans, _pair, len(spans))
 
 
 def span_order(spans: Sequence[Mapping[str, Any]]) -> list[tuple[int, Mapping[str, Any]]]:
@@ -200,68 +215,30 @@ def sorted_span_order(spans: Sequence[Mapping[str, Any]]
 _EMPTY: Mapping[str, Any] = {}
 
 
+def _fast_span(depth: int, s: Mapping[str, Any]) -> list[Any]:
+    """Compact span for a well-formed record; raises TypeError or KeyError on anything odd."""
+    u = s.get("usage") or _EMPTY
+    attrs = s.get("attributes")
+    err = attrs.get("error") if attrs else None
+    return [depth, s["kind"], s["name"], round(s["end_s"] - s["start_s"], 4),
+            (u.get("prompt_tokens") or 0) + (u.get("completion_tokens") or 0),
+            round(u.get("cost_usd") or 0.0, 7), s.get("status", "ok"),
+            None if err is None else _clip(str(err), 500)]
+
+
 def _spans_fast(order: list[tuple[int, Mapping[str, Any]]]) -> list[list[Any]]:
     """Compact spans for well-formed records; raises TypeError on anything odd."""
-    out = []
-    for depth, s in order:
-        u = s.get("usage") or _EMPTY
-        attrs = s.get("attributes")
-        err = attrs.get("error") if attrs else None
-        out.append([depth, s["kind"], s["name"], round(s["end_s"] - s["start_s"], 4),
-                    (u.get("prompt_tokens") or 0) + (u.get("completion_tokens") or 0),
-                    round(u.get("cost_usd") or 0.0, 7), s.get("status", "ok"),
-                    None if err is None else _clip(str(err), 500)])
-    return out
+    return [_fast_span(depth, s) for depth, s in order]
 
 
 def _compact_listed(spans: Sequence[Any]) -> list[list[Any]] | None:
     """``_spans_fast(span_order(spans)[:MAX_SPANS])`` in one pass, for well-formed spans
     already listed in depth-first start order (the usual trace); None otherwise (then the
-    general path decides). The order check is :func:`_listed_order`'s."""
-    out: list[list[Any]] = []
-    path: list[list[Any]] = []  # [span_id, key of its last child seen]
-    roots_last: tuple[float, str] | None = None
-    root_parents: list[Any] = []
-    seen: set[str] = set()
+    general path decides)."""
     try:
-        for s in spans:
-            if type(s) is not dict:
-                return None
-            sid = s.get("span_id")
-            if type(sid) is not str or sid in seen:
-                return None
-            seen.add(sid)
-            parent = s.get("parent_id")
-            start = s.get("start_s")
-            key = (start if isinstance(start, int | float) else 0.0, sid)
-            while path and path[-1][0] != parent:
-                path.pop()
-            if path:
-                last = path[-1][1]
-                if last is not None and key < last:
-                    return None
-                path[-1][1] = key
-            else:
-                if parent is not None and parent in seen:
-                    return None
-                if roots_last is not None and key < roots_last:
-                    return None
-                roots_last = key
-                root_parents.append(parent)
-            if len(out) < MAX_SPANS:
-                u = s.get("usage") or _EMPTY
-                attrs = s.get("attributes")
-                err = attrs.get("error") if attrs else None
-                out.append([len(path), s["kind"], s["name"], round(s["end_s"] - s["start_s"], 4),
-                            (u.get("prompt_tokens") or 0) + (u.get("completion_tokens") or 0),
-                            round(u.get("cost_usd") or 0.0, 7), s.get("status", "ok"),
-                            None if err is None else _clip(str(err), 500)])
-            path.append([sid, None])
-        if any(parent in seen for parent in root_parents):
-            return None
+        return _listed_walk(spans, _fast_span, MAX_SPANS)
     except (TypeError, KeyError, AttributeError):
         return None
-    return out
 
 
 def _span(depth: int, s: Mapping[str, Any]) -> list[Any]:
