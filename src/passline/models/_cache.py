@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from passline._atomic import create_file
+from passline._sqlite import connect, create_schema
 from passline.errors import CacheMiss, ConfigError, RecordError
 
 CACHE_SCHEMA_VERSION = 1
@@ -75,9 +76,7 @@ class ResponseCache:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn = connect(self.path)
             self._local.conn = conn
         return conn
 
@@ -105,25 +104,12 @@ class ResponseCache:
                 "delete it (a new one is recorded) or point cache_path elsewhere") from exc
 
     def _create_tables(self) -> None:
-        conn = self._conn()
-        for attempt in range(50):
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                             (str(CACHE_SCHEMA_VERSION),))
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, "
-                    "request TEXT NOT NULL, response TEXT NOT NULL, created_at REAL NOT NULL)")
-                break
-            except sqlite3.OperationalError:  # another process is creating it right now
-                if attempt == 49:
-                    raise
-                time.sleep(0.05)
-        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None or int(row[0]) != CACHE_SCHEMA_VERSION:
+        stored = create_schema(self._conn(), CACHE_SCHEMA_VERSION, [
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, "
+            "request TEXT NOT NULL, response TEXT NOT NULL, created_at REAL NOT NULL)"])
+        if stored != str(CACHE_SCHEMA_VERSION):
             raise RecordError(
-                f"cache {self.path} has schema version {row and row[0]}, this passline reads "
+                f"cache {self.path} has schema version {stored}, this passline reads "
                 f"{CACHE_SCHEMA_VERSION}; delete the file or point PASSLINE_CACHE_PATH elsewhere")
 
     def get(self, key: str, request: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from passline._atomic import create_file
+from passline._sqlite import connect, create_schema
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,7 @@ class CallJournal:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn = connect(self.path, check_same_thread=False)
             self._local.conn = conn
             with self._lock:
                 self._conns.append(conn)
@@ -100,23 +98,12 @@ class CallJournal:
     def _init(self) -> None:
         create_file(self.path)
         conn = self._conn()
-        for attempt in range(50):
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                             (str(JOURNAL_SCHEMA_VERSION),))
-                conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL, seq INTEGER "
-                             "NOT NULL, origin TEXT NOT NULL, response TEXT NOT NULL, "
-                             "created_at REAL NOT NULL, PRIMARY KEY (key, seq))")
-                break
-            except sqlite3.OperationalError:  # another process is creating it right now
-                if attempt == 49:
-                    raise
-                time.sleep(0.05)
-        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None or row[0] != str(JOURNAL_SCHEMA_VERSION):
-            raise sqlite3.DatabaseError(f"schema version {row and row[0]}")
+        stored = create_schema(conn, JOURNAL_SCHEMA_VERSION, [
+            "CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL, seq INTEGER NOT NULL, "
+            "origin TEXT NOT NULL, response TEXT NOT NULL, created_at REAL NOT NULL, "
+            "PRIMARY KEY (key, seq))"])
+        if stored != str(JOURNAL_SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(f"schema version {stored}")
         size = conn.execute("SELECT COALESCE(SUM(LENGTH(response)), 0) FROM calls").fetchone()
         self._bytes = int(size[0])
         self._replayable = frozenset(key for (key,) in conn.execute(

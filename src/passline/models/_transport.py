@@ -64,11 +64,11 @@ def _backend_class() -> type:
                             server_hostname: str | None = None,
                             timeout: float | None = None) -> Any:
             tls = await super().start_tls(ssl_context, server_hostname, timeout)
-            return _Stream(tls._stream)
+            return _Stream(tls._stream)  # type: ignore[attr-defined]  # anyio's stream
 
     class _Backend(AnyIOBackend):
         async def connect_tcp(self, *args: Any, **kwargs: Any) -> Any:
             stream = await super().connect_tcp(*args, **kwargs)
-            return _Stream(stream._stream)
+            return _Stream(stream._stream)  # type: ignore[attr-defined]  # anyio's stream
 
     return _Backend

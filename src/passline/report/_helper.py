@@ -57,7 +57,7 @@ def _results_size(source: Any) -> int:
     from passline.records._read import results_path
 
     try:
-        path = results_path(source)
+        path = results_path(Path(source))
         size = path.stat().st_size
     except (RecordError, OSError):
         return 0

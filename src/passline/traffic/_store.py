@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from passline._atomic import create_file
+from passline._sqlite import connect, create_schema
 from passline.errors import ConfigError, RecordError
 from passline.traffic._record import TRAFFIC_SCHEMA_VERSION, TrafficRecord, redacted
 
@@ -83,21 +84,14 @@ class TrafficStore:
                 raise RecordError(f"no traffic store at {self.path}; import recorded traffic "
                                   "first: passline traces import FILE...")
             create_file(self.path)  # private unless shared_permissions (-wal/-shm follow it)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        conn.execute("CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, "
-                     "recorded_at TEXT, imported_at TEXT, source TEXT, model TEXT, "
-                     "tags TEXT, data TEXT NOT NULL)")
-        conn.execute("CREATE INDEX IF NOT EXISTS records_time ON records(recorded_at)")
-        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                         (str(TRAFFIC_SCHEMA_VERSION),))
-        elif row[0] != str(TRAFFIC_SCHEMA_VERSION):
+        conn = connect(self.path, synchronous="FULL")  # the only copy of imported traffic
+        stored = create_schema(conn, TRAFFIC_SCHEMA_VERSION, [
+            "CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, recorded_at TEXT, "
+            "imported_at TEXT, source TEXT, model TEXT, tags TEXT, data TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS records_time ON records(recorded_at)"])
+        if stored != str(TRAFFIC_SCHEMA_VERSION):
             conn.close()
-            raise RecordError(f"{self.path}: traffic store schema_version {row[0]} is not "
+            raise RecordError(f"{self.path}: traffic store schema_version {stored} is not "
                               f"supported (this passline reads {TRAFFIC_SCHEMA_VERSION}); "
                               "upgrade passline, or import the traffic again into a new "
                               "traffic_dir")
