@@ -260,6 +260,21 @@ def test_the_journal_replays_an_earlier_sessions_answers_in_order(tmp_path: Path
     assert list(path.parent.iterdir()) == []
 
 
+def test_journals_open_at_once_never_answer_each_others_calls(tmp_path: Path) -> None:
+    """xdist workers of one session open one journal at the same time: a call one worker
+    made is not an answer another may replay (two trials of one request must be two
+    samples); only a later session -- a resume -- replays them."""
+    from passline.models import CallJournal
+
+    path = tmp_path / "journal.sqlite"
+    worker_a, worker_b = CallJournal(path), CallJournal(path)
+    worker_a.put("k", {}, {"n": 1})
+    assert worker_b.get("k", {}) is None and worker_b.replayed == 0
+    worker_b.put("k", {}, {"n": 2})
+    resumed = CallJournal(path)
+    assert [resumed.get("k", {}), resumed.get("k", {})] == [{"n": 1}, {"n": 2}]
+
+
 def test_the_journal_is_bounded_and_a_damaged_one_is_set_aside(tmp_path: Path,
                                                                caplog: Any) -> None:
     from passline.models import CallJournal
