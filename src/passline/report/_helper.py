@@ -132,6 +132,21 @@ def _side_from(data: dict[str, Any], path: Path) -> ReportSide:
                       data["judged"], lenient=data["lenient"])
 
 
+def _summary_fields() -> tuple[str, ...]:
+    """CaseSummary's fields after its key (eval, case_id), in order: what the helper sends
+    per case and :func:`_side_from` passes back positionally."""
+    import dataclasses
+
+    from passline.compare import CaseSummary
+
+    names = tuple(f.name for f in dataclasses.fields(CaseSummary))
+    assert names[:2] == ("eval", "case_id"), names
+    return names[2:]
+
+
+_SUMMARY_FIELDS = _summary_fields()
+
+
 def _answer(side: ReportSide, logs: list[tuple[str, int, str]]) -> dict[str, Any]:
     """What the helper sends: the side as plain values, keys once, in the side's orders."""
     assert side.trials is not None
@@ -141,8 +156,8 @@ def _answer(side: ReportSide, logs: list[tuple[str, int, str]]) -> dict[str, Any
     return {
         "label": side.label, "manifest": side.manifest, "lenient": side.lenient,
         "judged": side.judged, "keys": keys,
-        "summaries": [(s.dataset, s.dataset_version, s.tags, s.cluster, s.outcomes, s.score,
-                       s.cost_usd, s.latency_s, s.tokens) for s in side.summaries.values()],
+        "summaries": [tuple(getattr(s, name) for name in _SUMMARY_FIELDS)
+                      for s in side.summaries.values()],
         # the same key objects when the orders agree (they do: first row of each case)
         "trial_keys": keys if trial_keys == keys else trial_keys,
         "trials": list(side.trials.values()),
