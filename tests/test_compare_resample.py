@@ -125,3 +125,15 @@ def test_figures_do_not_depend_on_the_blas_thread_count() -> None:
                                                 rng=st.make_rng(0, 1))))
     assert np.array_equal(results[0][0], results[1][0])
     assert results[0][1:] == results[1][1:]
+
+
+def test_mcnemar_exact_is_binomtests_two_sided_pvalue() -> None:
+    """McNemar's p-value comes from the incomplete beta (no scipy.stats import at the
+    gate); it must be the exact binomial test's two-sided p-value, every count."""
+    from scipy.stats import binomtest
+
+    pairs = [(b, n - b) for n in range(0, 61) for b in range(n + 1)]
+    pairs += [(b, n - b) for n in (399, 400, 5000, 100_000) for b in (0, 1, n // 3, n // 2 - 7, n // 2)]
+    for b, c in pairs:
+        want = 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
+        assert st.mcnemar_exact(b, c) == pytest.approx(want, rel=1e-12, abs=1e-300), (b, c)

@@ -51,11 +51,18 @@ def unit_totals(values: np.ndarray, index: np.ndarray, n_units: int) -> np.ndarr
 
 def mcnemar_exact(b: int, c: int) -> float:
     """Two-sided exact McNemar p-value from the discordant pair counts ``b`` and ``c``."""
-    if b + c == 0:
+    # Under the null the b of n = b + c discordant pairs are Binomial(n, 1/2), a symmetric
+    # law: the two-sided p-value (``scipy.stats.binomtest``'s, sum of the outcomes no
+    # likelier than the observed one) is twice the tail below min(b, c), and that tail is
+    # the regularised incomplete beta I_{1/2}(n - m, m + 1). ``scipy.special`` gives it
+    # without importing ``scipy.stats`` (about a second of CPU at every gate); a test holds
+    # it to binomtest's value.
+    if b == c:
         return 1.0
-    from scipy.stats import binomtest
+    from scipy.special import betainc
 
-    return float(binomtest(b, b + c, 0.5, alternative="two-sided").pvalue)
+    n, m = b + c, min(b, c)
+    return min(1.0, 2.0 * float(betainc(n - m, m + 1, 0.5)))
 
 
 def sign_flip_pvalue(
