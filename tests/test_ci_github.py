@@ -406,7 +406,10 @@ def test_ci_gate_does_not_judge_an_outage(job, tmp_path, capsys):
     code = main(["ci", "gate", str(runs.baseline), str(runs.candidate), "--out",
                  str(tmp_path / "r")])
     assert code == 3
-    assert "NOT RUN" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # counted on the runs as read for the report: how many, which case, what error
+    assert f"NOT RUN -- 1 agent run(s) in the candidate {runs.candidate} ended in error" in out
+    assert "(first: " in out and ": None)" not in out
     assert "NOT RUN" in (tmp_path / "step_summary.md").read_text()
     assert _outputs(tmp_path / "output.txt") == {"verdict": "error", "exit-code": "3"}
 
@@ -430,3 +433,40 @@ def test_ci_gate_refuses_an_incomplete_candidate_unless_allow_partial(job, tmp_p
     code = main(["ci", "gate", str(runs.baseline), str(runs.candidate), "--out",
                  str(tmp_path / "r2"), "--allow-partial"])
     assert code == 0, capsys.readouterr().out
+
+
+def test_ci_gate_and_report_confirm_read_each_run_once(job, synthetic, tmp_path, monkeypatch):
+    """The gate's comparison and the report come from one reading of each run (a
+    100,000-case run takes seconds to read), and give what reading twice gave."""
+    import shutil
+
+    from passline.compare import compare, gate, load_policy
+    from passline.records import _read
+
+    # as a run's writer leaves them: completion stated (else it is inferred from the rows)
+    runs = {}
+    for name in ("baseline", "candidate"):
+        runs[name] = shutil.copytree(getattr(synthetic, name), tmp_path / "runs" / name)
+        manifest = json.loads((runs[name] / "manifest.json").read_text())
+        manifest["completion"] = {"state": "complete", "planned_items": 60,
+                                  "finished_items": 60, "reason": ""}
+        (runs[name] / "manifest.json").write_text(json.dumps(manifest))
+    reads: list[str] = []
+    real = _read._lines
+
+    def counted(path: Path):
+        reads.append(Path(path).parent.name)
+        return real(path)
+
+    monkeypatch.setattr(_read, "_lines", counted)
+    main(["ci", "gate", str(runs["baseline"]), str(runs["candidate"]),
+          "--out", str(tmp_path / "ci")])
+    assert sorted(reads) == sorted(["baseline", "candidate"])
+    reads.clear()
+    main(["report", str(runs["baseline"]), str(runs["candidate"]), "--confirm",
+          "--out", str(tmp_path / "report")])
+    assert sorted(reads) == sorted(["baseline", "candidate"])
+
+    want = gate(compare(runs["baseline"], runs["candidate"]), load_policy()).to_dict()
+    got = json.loads((tmp_path / "ci" / "gate.json").read_text())["verdict"]
+    assert got == json.loads(json.dumps(want))

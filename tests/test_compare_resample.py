@@ -133,7 +133,8 @@ def test_mcnemar_exact_is_binomtests_two_sided_pvalue() -> None:
     from scipy.stats import binomtest
 
     pairs = [(b, n - b) for n in range(0, 61) for b in range(n + 1)]
-    pairs += [(b, n - b) for n in (399, 400, 5000, 100_000) for b in (0, 1, n // 3, n // 2 - 7, n // 2)]
+    pairs += [(b, n - b) for n in (399, 400, 5000, 100_000)
+              for b in (0, 1, n // 3, n // 2 - 7, n // 2)]
     for b, c in pairs:
         want = 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
         assert st.mcnemar_exact(b, c) == pytest.approx(want, rel=1e-12, abs=1e-300), (b, c)

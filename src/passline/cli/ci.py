@@ -221,7 +221,7 @@ def find_candidate(runs_dir: Path, variant: str | None, out: Path | None
 
 def gate_cmd(args: argparse.Namespace) -> int:
     from passline.ci import CIContext, append_step_summary, set_outputs
-    from passline.cli.gate import decide, print_verdict, refusal, resolve_source
+    from passline.cli.gate import decide, print_verdict, read_for_report, refusal, resolve_source
     from passline.cli.report import default_out_dir
     from passline.compare import load_policy
     from passline.records import atomic_write_json
@@ -232,9 +232,13 @@ def gate_cmd(args: argparse.Namespace) -> int:
     baseline = resolve_source(args.baseline, args.baselines_dir)
     candidate = resolve_source(args.candidate, args.baselines_dir)
     # an errored or incomplete record gets no verdict (docs/statistics.md, section 9)
-    why = refusal([("baseline", baseline), ("candidate", candidate)],
-                  allow_errors=args.allow_errors, allow_partial=args.allow_partial)
-    if why:
+    sources = [("baseline", baseline), ("candidate", candidate)]
+    why = refusal(sources, allow_errors=True, allow_partial=args.allow_partial)
+    sides = None
+    if not why:  # each run read once: its errors counted, compared, then shown
+        sides = read_for_report(baseline, candidate)
+        why = refusal(sources, allow_errors=args.allow_errors, allow_partial=True, sides=sides)
+    if why or sides is None:
         text = f"passline gate: NOT RUN -- {why}"
         print(text)
         append_step_summary(ctx.step_summary, f"### ⚠️ passline: NOT RUN\n\n{text}\n")
@@ -244,12 +248,14 @@ def gate_cmd(args: argparse.Namespace) -> int:
     policy = load_policy()
     comparison, verdict = decide(
         baseline, candidate, policy, confirm=args.confirm, allow_errors=args.allow_errors,
-        say=None if args.json else (lambda line: print(f"passline gate: {line}")))
+        say=None if args.json else (lambda line: print(f"passline gate: {line}")),
+        sides=sides)
     out = Path(args.out) if args.out else default_out_dir(baseline, candidate)
     report_url = (args.report_url or os.environ.get("PASSLINE_REPORT_URL") or ctx.run_url
                   or None)
-    paths = build_report(baseline, candidate, out, title=args.title, comparison=comparison,
+    paths = build_report(*sides, out, title=args.title, comparison=comparison,
                          verdict=verdict, report_url=report_url)
+    del sides
     record = {"schema_version": 1, "verdict": verdict.to_dict(),
               "exit_code": int(verdict.exit_code), "baseline": baseline,
               "candidate": candidate, "report_url": report_url,

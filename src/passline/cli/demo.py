@@ -168,12 +168,14 @@ def _session_runs(run_root: Path) -> dict[str, Path]:
 
 def _compare_and_report(console: Any, out: Path, baseline: Path, candidate: Path,
                         run_root: Path, base_name: str, cand_name: str) -> str:
-    from passline.cli.gate import decide
+    from passline.cli.gate import decide, read_for_report
     from passline.compare import load_policy
 
+    sides = read_for_report(baseline, candidate)  # read once: compared, then shown
     # confirmation runs re-run must-pass failures and borderline drops before deciding
     comparison, verdict = decide(str(baseline), str(candidate), load_policy(), confirm=True,
-                                 say=lambda line: console.print(f"  [dim]{line}[/]"))
+                                 say=lambda line: console.print(f"  [dim]{line}[/]"),
+                                 sides=sides)
     colour = {"regressed": "red", "improved": "green"}.get(verdict.status, "yellow")
     console.print(f"[bold]{cand_name}[/] vs [bold]{base_name}[/]: "
                   f"[bold {colour}]{verdict.status.upper()}[/]")
@@ -181,7 +183,7 @@ def _compare_and_report(console: Any, out: Path, baseline: Path, candidate: Path
         console.print(f"  - {reason}")
     from passline.report import build_report
 
-    paths = build_report(baseline, candidate, out / f"{cand_name}-vs-{base_name}",
+    paths = build_report(*sides, out / f"{cand_name}-vs-{base_name}",
                          comparison=comparison, verdict=verdict, history_root=run_root,
                          title=f"{cand_name} vs {base_name}")
     console.print(f"  report: {paths.index_html}")

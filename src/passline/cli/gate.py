@@ -73,23 +73,49 @@ def resolve_source(value: str, baselines_dir: str) -> str:
     return str(named) if named.is_file() else value
 
 
-def refusal(sources: list[tuple[str, str]], *, allow_errors: bool, allow_partial: bool) -> str:
-    """Why no verdict may be given on these (role, source) records ("" when one may)."""
+def side_errors(side: Any) -> tuple[int, str, str]:
+    """(errored trials, the first errored case's id, its error) of a run already read for
+    a report (:func:`read_for_report`): what :func:`errored_rows` says, without reading the
+    run again. A baseline file records no errors."""
+    if side.kind != "run":
+        return 0, "", ""
+    from passline.report._sides import trials_of
+
+    n, first = 0, None
+    for key, summary in side.summaries.items():
+        errors = summary.outcomes.count("error")
+        if errors:
+            n += errors
+            first = first or key
+    if first is None:
+        return 0, "", ""
+    error = next((t.get("e") for t in trials_of(side, first) or () if t.get("st") == "error"),
+                 None)
+    return n, first[1], str(error)
+
+
+def refusal(sources: list[tuple[str, str]], *, allow_errors: bool, allow_partial: bool,
+            sides: tuple[Any, Any] | None = None) -> str:
+    """Why no verdict may be given on these (role, source) records ("" when one may).
+    ``sides``: the records already read (:func:`read_for_report`), in the order of
+    ``sources``: their errors are counted there instead of reading the runs again."""
     from passline.compare import incomplete_reason
 
-    for role, source in sources:
-        if not allow_partial:
-            why = incomplete_reason(source, role)
-            if why:
-                return (f"{why}; re-run it, or pass --allow-partial to compare the cases that "
-                        "finished")
-        errors = [] if allow_errors else errored_rows(source)
-        if errors:
-            first = errors[0]
-            return (f"{len(errors)} agent run(s) in the {role} {source} ended in error (first: "
-                    f"{first.get('case_id')}: {str(first.get('error'))[:200]}); an outage must "
-                    "not pass or fail a gate. Fix the cause and re-run, or pass --allow-errors "
-                    "to count errors as failures.")
+    for role, source in sources if not allow_partial else ():
+        why = incomplete_reason(source, role)
+        if why:
+            return f"{why}; re-run it, or pass --allow-partial to compare the cases that finished"
+    for i, (role, source) in enumerate(sources if not allow_errors else ()):
+        if sides is not None:
+            n, case_id, error = side_errors(sides[i])
+        else:
+            rows = errored_rows(source)
+            n, case_id, error = (len(rows), str(rows[0].get("case_id")),
+                                 str(rows[0].get("error"))) if rows else (0, "", "")
+        if n:
+            return (f"{n} agent run(s) in the {role} {source} ended in error (first: "
+                    f"{case_id}: {error[:200]}); an outage must not pass or fail a gate. Fix "
+                    "the cause and re-run, or pass --allow-errors to count errors as failures.")
     return ""
 
 
@@ -123,11 +149,21 @@ def cli_rerun(baseline: str, candidate: str, policy: Any, root: Path | None = No
     return SessionRerun(root, baseline=base_side, candidate=cand_side), note
 
 
+def read_for_report(baseline: str | Path, candidate: str | Path) -> tuple[Any, Any]:
+    """Both runs read once, for :func:`decide` (``sides=``) and then ``build_report``: a
+    100,000-case run takes seconds to read."""
+    from passline.report._helper import load_sides
+
+    return load_sides(baseline, candidate)
+
+
 def decide(baseline: str, candidate: str, policy: Any, *, confirm: bool, n_boot: int = 2000,
            seed: int = 0, correction: str = "holm", cluster_key: str | None = "cluster",
-           allow_errors: bool = False, say: Any = None, root: Path | None = None
-           ) -> tuple[Any, Any]:
-    """compare (+ confirmation runs) + gate: the (comparison, verdict) both CLIs show."""
+           allow_errors: bool = False, say: Any = None, root: Path | None = None,
+           sides: tuple[Any, Any] | None = None) -> tuple[Any, Any]:
+    """compare (+ confirmation runs) + gate: the (comparison, verdict) both CLIs show.
+    ``sides``: the two runs already read for a report (:func:`read_for_report`), compared
+    without reading them again."""
     import dataclasses
 
     from passline.compare import compare, first_look_alpha, gate
@@ -137,10 +173,17 @@ def decide(baseline: str, candidate: str, policy: Any, *, confirm: bool, n_boot:
     if confirm and rerun is None and say is not None:
         say(note)
     staged = rerun is not None and rerun.baseline_available and policy.confirm_metrics
-    comparison = compare(baseline, candidate, alpha=policy.alpha, n_boot=n_boot, seed=seed,
-                         cluster_key=cluster_key, sampling_unit=policy.sampling_unit,
-                         correction=correction, must_pass_tag=policy.must_pass_tag,
-                         first_look_alpha=first_look_alpha(policy.alpha) if staged else None)
+    first_look = first_look_alpha(policy.alpha) if staged else None
+    if sides is not None:
+        from passline.report._build import compare_sides
+
+        comparison = compare_sides(*sides, policy, first_look_alpha=first_look, n_boot=n_boot,
+                                   seed=seed, correction=correction, cluster_key=cluster_key)
+    else:
+        comparison = compare(baseline, candidate, alpha=policy.alpha, n_boot=n_boot,
+                             seed=seed, cluster_key=cluster_key,
+                             sampling_unit=policy.sampling_unit, correction=correction,
+                             must_pass_tag=policy.must_pass_tag, first_look_alpha=first_look)
     if rerun is not None:
         comparison = run_confirmation(comparison, policy, rerun, allow_errors=allow_errors,
                                       progress=say)

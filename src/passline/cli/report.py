@@ -71,7 +71,7 @@ def default_out_dir(baseline: str, candidate: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from passline.cli.gate import decide, refusal, resolve_source
+    from passline.cli.gate import decide, read_for_report, refusal, resolve_source
     from passline.compare import load_policy
     from passline.errors import ExitCode
     from passline.report import build_report
@@ -87,10 +87,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out_dir(baseline, candidate)
     report_url = args.report_url or os.environ.get("PASSLINE_REPORT_URL") or None
     if args.confirm:
+        sides = read_for_report(baseline, candidate)  # read once: compared, then shown
         comparison, verdict = decide(
             baseline, candidate, load_policy(), confirm=True,
-            say=None if args.json else (lambda line: print(f"passline report: {line}")))
-        paths = build_report(baseline, candidate, out, title=args.title,
+            say=None if args.json else (lambda line: print(f"passline report: {line}")),
+            sides=sides)
+        paths = build_report(*sides, out, title=args.title,
                              history_root=args.history, report_url=report_url,
                              comparison=comparison, verdict=verdict)
     else:  # build_report compares as decide() would, reading each run once, not twice

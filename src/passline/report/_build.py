@@ -103,14 +103,21 @@ def _charts(comparison: Comparison, base: ReportSide, cand: ReportSide,
 
 
 def compare_sides(base: ReportSide, cand: ReportSide, policy: GatePolicy, *,
-                  first_look_alpha: float | None = None) -> Comparison:
+                  first_look_alpha: float | None = None, n_boot: int = 2000, seed: int = 0,
+                  correction: str = "holm", cluster_key: str | None = "cluster"
+                  ) -> Comparison:
     """compare() of two sides already read (:func:`passline.report._helper.load_sides`),
     with the gate policy's settings: what compare() of the run directories gives, without
-    reading them again."""
+    reading them again. The sides hold the rows' ``cluster`` field: ``cluster_key`` is
+    that or None (no clusters)."""
+    if cluster_key not in ("cluster", None):
+        raise ValueError(f"compare_sides: cluster_key {cluster_key!r}: the sides were read "
+                         "with the rows' 'cluster' field; use compare() for another key")
     return _honest_sources(
         compare(base.compare_source, cand.compare_source, alpha=policy.alpha,
                 must_pass_tag=policy.must_pass_tag, sampling_unit=policy.sampling_unit,
-                first_look_alpha=first_look_alpha),
+                first_look_alpha=first_look_alpha, n_boot=n_boot, seed=seed,
+                correction=correction, cluster_key=cluster_key),
         base, cand)
 
 
