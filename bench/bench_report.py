@@ -4,9 +4,9 @@ Writes two synthetic 10,000-case runs (traces of 7 spans, 2 tool calls, 2-3 scor
 case), then prints
   * seconds for build_report() in full (reading both runs, compare + gate, rendering),
   * seconds for compare() alone (from the run directories), for build_report() given a
-    precomputed comparison and verdict, and for both in a row -- what `passline report`,
-    `passline gate` and the pytest plugin's session end do (they compare first, then
-    hand the comparison to the report),
+    precomputed comparison and verdict, and for both in a row (reading each run twice:
+    what `passline report --confirm` and `passline ci gate` did before they read each run
+    once, as the pytest plugin's session end does),
   * the sizes of index.html, summary.md and junit.xml,
   * in the system Chromium: ms to DOMContentLoaded, ms until the first page of cases is
     rendered (performance.now() recorded by the page's script), and ms to expand a case,
@@ -118,8 +118,8 @@ def main() -> None:
                                                          verdict=verdict), args.repeat)
         print(f"build_report, comparison given:                      {given:.2f} s "
               f"(CPU {given_cpu:.1f} s); load {load()}")
-        print(f"compare() then build_report(comparison=...) (passline report --confirm, "
-              f"passline ci gate): {cmp_s + given:.2f} s")
+        print(f"compare() then build_report(comparison=...) (each run read twice): "
+              f"{cmp_s + given:.2f} s")
         for name in ("index_html", "summary_md", "junit_xml"):
             size = getattr(paths, name).stat().st_size
             print(f"{getattr(paths, name).name:<11} {size / 1e6:8.2f} MB")
