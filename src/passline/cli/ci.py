@@ -221,11 +221,12 @@ def find_candidate(runs_dir: Path, variant: str | None, out: Path | None
 
 def gate_cmd(args: argparse.Namespace) -> int:
     from passline.ci import CIContext, append_step_summary, set_outputs
-    from passline.cli.gate import decide, print_verdict, read_for_report, refusal, resolve_source
+    from passline.cli.gate import decide, print_verdict, refusal, resolve_source
     from passline.cli.report import default_out_dir
     from passline.compare import load_policy
     from passline.records import atomic_write_json
     from passline.report import build_report
+    from passline.report._helper import load_sides
 
     ctx = CIContext.from_env()
     outputs_file = os.environ.get("GITHUB_OUTPUT")
@@ -236,7 +237,7 @@ def gate_cmd(args: argparse.Namespace) -> int:
     why = refusal(sources, allow_errors=True, allow_partial=args.allow_partial)
     sides = None
     if not why:  # each run read once: its errors counted, compared, then shown
-        sides = read_for_report(baseline, candidate)
+        sides = load_sides(baseline, candidate)
         why = refusal(sources, allow_errors=args.allow_errors, allow_partial=True, sides=sides)
     if why or sides is None:
         text = f"passline gate: NOT RUN -- {why}"

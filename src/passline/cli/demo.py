@@ -168,10 +168,11 @@ def _session_runs(run_root: Path) -> dict[str, Path]:
 
 def _compare_and_report(console: Any, out: Path, baseline: Path, candidate: Path,
                         run_root: Path, base_name: str, cand_name: str) -> str:
-    from passline.cli.gate import decide, read_for_report
+    from passline.cli.gate import decide
     from passline.compare import load_policy
+    from passline.report._helper import load_sides
 
-    sides = read_for_report(baseline, candidate)  # read once: compared, then shown
+    sides = load_sides(baseline, candidate)  # read once: compared, then shown
     # confirmation runs re-run must-pass failures and borderline drops before deciding
     comparison, verdict = decide(str(baseline), str(candidate), load_policy(), confirm=True,
                                  say=lambda line: console.print(f"  [dim]{line}[/]"),

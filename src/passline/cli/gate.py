@@ -75,8 +75,8 @@ def resolve_source(value: str, baselines_dir: str) -> str:
 
 def side_errors(side: Any) -> tuple[int, str, str]:
     """(errored trials, the first errored case's id, its error) of a run already read for
-    a report (:func:`read_for_report`): what :func:`errored_rows` says, without reading the
-    run again. A baseline file records no errors."""
+    a report (:func:`passline.report._helper.load_sides`): what :func:`errored_rows` says,
+    without reading the run again. A baseline file records no errors."""
     if side.kind != "run":
         return 0, "", ""
     from passline.report._sides import trials_of
@@ -97,8 +97,9 @@ def side_errors(side: Any) -> tuple[int, str, str]:
 def refusal(sources: list[tuple[str, str]], *, allow_errors: bool, allow_partial: bool,
             sides: tuple[Any, Any] | None = None) -> str:
     """Why no verdict may be given on these (role, source) records ("" when one may).
-    ``sides``: the records already read (:func:`read_for_report`), in the order of
-    ``sources``: their errors are counted there instead of reading the runs again."""
+    ``sides``: the records already read (:func:`passline.report._helper.load_sides`), in
+    the order of ``sources``: their errors are counted there instead of reading the runs
+    again."""
     from passline.compare import incomplete_reason
 
     for role, source in sources if not allow_partial else ():
@@ -149,21 +150,13 @@ def cli_rerun(baseline: str, candidate: str, policy: Any, root: Path | None = No
     return SessionRerun(root, baseline=base_side, candidate=cand_side), note
 
 
-def read_for_report(baseline: str | Path, candidate: str | Path) -> tuple[Any, Any]:
-    """Both runs read once, for :func:`decide` (``sides=``) and then ``build_report``: a
-    100,000-case run takes seconds to read."""
-    from passline.report._helper import load_sides
-
-    return load_sides(baseline, candidate)
-
-
 def decide(baseline: str, candidate: str, policy: Any, *, confirm: bool, n_boot: int = 2000,
            seed: int = 0, correction: str = "holm", cluster_key: str | None = "cluster",
            allow_errors: bool = False, say: Any = None, root: Path | None = None,
            sides: tuple[Any, Any] | None = None) -> tuple[Any, Any]:
     """compare (+ confirmation runs) + gate: the (comparison, verdict) both CLIs show.
-    ``sides``: the two runs already read for a report (:func:`read_for_report`), compared
-    without reading them again."""
+    ``sides``: the two runs already read for a report
+    (:func:`passline.report._helper.load_sides`), compared without reading them again."""
     import dataclasses
 
     from passline.compare import compare, first_look_alpha, gate

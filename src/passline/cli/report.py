@@ -71,10 +71,11 @@ def default_out_dir(baseline: str, candidate: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from passline.cli.gate import decide, read_for_report, refusal, resolve_source
+    from passline.cli.gate import decide, refusal, resolve_source
     from passline.compare import load_policy
     from passline.errors import ExitCode
     from passline.report import build_report
+    from passline.report._helper import load_sides
 
     baseline = resolve_source(args.baseline, args.baselines_dir)
     candidate = resolve_source(args.candidate, args.baselines_dir)
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out_dir(baseline, candidate)
     report_url = args.report_url or os.environ.get("PASSLINE_REPORT_URL") or None
     if args.confirm:
-        sides = read_for_report(baseline, candidate)  # read once: compared, then shown
+        sides = load_sides(baseline, candidate)  # read once: compared, then shown
         comparison, verdict = decide(
             baseline, candidate, load_policy(), confirm=True,
             say=None if args.json else (lambda line: print(f"passline report: {line}")),

@@ -94,7 +94,6 @@ def load_side(source: Any, *, cluster_key: str | None, role: str) -> Side:
 def source_completion(source: Any) -> Completion | None:
     """The completion state of a run directory or baseline file (None for in-memory rows)."""
     from passline.records import completion_of
-    from passline.records._completion import stated_completion
 
     if isinstance(source, Baseline):
         rows = [{"eval": c.eval, "case_id": c.case_id, "trial": t, "dataset": c.dataset,
@@ -106,10 +105,7 @@ def source_completion(source: Any) -> Completion | None:
         if path.is_dir():
             from passline.records import read_rows
 
-            manifest = read_manifest(path)
-            if stated_completion(manifest):  # the writer said: no need to read every row
-                return completion_of(manifest)
-            return completion_of(manifest, rows=read_rows(path))
+            return completion_of(read_manifest(path), rows=read_rows(path))
         if path.is_file():
             return source_completion(load_baseline(path))
     return None

@@ -75,12 +75,6 @@ def planned_from_rows(manifest: Mapping[str, Any], rows: Iterable[Mapping[str, A
     return (planned if per_eval else None), len(seen)
 
 
-def stated_completion(manifest: Mapping[str, Any]) -> bool:
-    """Whether the record's writer stated its completion (else it is inferred from rows)."""
-    stated = manifest.get("completion")
-    return isinstance(stated, Mapping) and stated.get("state") in STATES
-
-
 def completion_of(manifest: Mapping[str, Any], *,
                   rows: Iterable[Mapping[str, Any]] | None = None,
                   finished_items: int | None = None,
@@ -94,8 +88,8 @@ def completion_of(manifest: Mapping[str, Any], *,
     >>> completion_of({"finished_at": None}, finished_items=74, planned_items=170).state
     'crashed'
     """
-    if stated_completion(manifest):
-        stated = manifest["completion"]
+    stated = manifest.get("completion")
+    if isinstance(stated, Mapping) and stated.get("state") in STATES:
         return Completion(
             state=str(stated["state"]),
             planned_items=_int(stated.get("planned_items")),
